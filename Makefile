@@ -1,0 +1,45 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run setup test test-postgres browser-deps bench lint clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PYTHON) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -r requirements-dev.txt
+	touch $@
+
+# Everything `run` needs before serving; each step skips work already done.
+setup: $(VENV)/.installed
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py import_catalog --styles data/styles.csv --images data/images
+	$(PYTHON) manage.py create_demo_accounts
+	$(PYTHON) manage.py train_models --if-missing
+
+run: setup
+	$(PYTHON) manage.py runserver $(HOST):$(PORT)
+
+# Chromium for the Playwright journeys: Playwright cannot download its own browser here.
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# pytest exits 5 when it collects nothing: that is a failure, not a pass.
+test: $(VENV)/.installed-dev browser-deps
+	$(PYTHON) manage.py collectstatic --noinput -v0
+	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+bench: $(VENV)/.installed-dev
+	for script in bench/*.py; do $(PYTHON) $$script || exit 1; done
+
+clean:
+	rm -rf staticfiles .pytest_cache

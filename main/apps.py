@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MainConfig(AppConfig):
+    name = "main"
+    verbose_name = "Catalog"

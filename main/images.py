@@ -1,0 +1,101 @@
+"""The one gate every uploaded photo passes: product photos and photo search.
+
+A file is accepted only if Pillow decodes it fully as one of the allowed
+formats, within the byte and pixel limits. It is then re-encoded to a fresh
+JPEG under a random name, which drops metadata and anything appended to the
+file (polyglots), so what we store is never what was uploaded.
+"""
+import io
+import uuid
+import warnings
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+FULL_SIDE = 1200
+THUMB_SIDE = 360
+JPEG_QUALITY = 85
+
+
+@dataclass
+class CleanImage:
+    image: Image.Image  # RGB, decoded and orientation-corrected
+    full: ContentFile  # re-encoded JPEG for storage
+    thumbnail: ContentFile
+
+
+def _read_limited(upload, max_bytes):
+    size = getattr(upload, "size", None)
+    if size is not None and size > max_bytes:
+        raise ValidationError(
+            f"The photo is {size / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.0f} MB.",
+            code="too_large",
+        )
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    data = upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValidationError(
+            f"The photo is larger than the {max_bytes / 1_048_576:.0f} MB limit.", code="too_large"
+        )
+    if not data:
+        raise ValidationError("The file is empty.", code="empty")
+    return data
+
+
+def _encode(image, side):
+    copy = image.copy()
+    copy.thumbnail((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    copy.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def decode_upload(upload):
+    """Return the decoded RGB image of an upload, or raise ValidationError saying why."""
+    max_bytes = settings.MAX_UPLOAD_BYTES
+    max_pixels = settings.MAX_IMAGE_PIXELS
+    data = _read_limited(upload, max_bytes)
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between its limit and twice its limit; treat it as an error.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                if probe.format not in ALLOWED_FORMATS:
+                    raise ValidationError(
+                        f"{probe.format or 'This'} files are not accepted; upload a JPEG, PNG, WebP or GIF photo.",
+                        code="format",
+                    )
+                width, height = probe.size
+                if width * height > max_pixels:
+                    raise ValidationError(
+                        f"The photo is {width}×{height} pixels; the limit is {max_pixels:,} pixels.",
+                        code="too_many_pixels",
+                    )
+                probe.verify()
+            # verify() leaves the image unusable: decode again for real.
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                return image.convert("RGB")
+    except ValidationError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationError("The file is not an image we can read.", code="not_image")
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ValidationError(f"The photo is damaged or incomplete ({exc}).", code="corrupt")
+
+
+def clean_upload(upload):
+    """Validate an upload and re-encode it for storage under a random name."""
+    image = decode_upload(upload)
+    stem = uuid.uuid4().hex
+    return CleanImage(
+        image=image,
+        full=ContentFile(_encode(image, FULL_SIDE), name=f"{stem}.jpg"),
+        thumbnail=ContentFile(_encode(image, THUMB_SIDE), name=f"{stem}.jpg"),
+    )
