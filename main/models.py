@@ -101,3 +101,23 @@ class Interaction(models.Model):
     def __str__(self):
         who = self.user_id or self.session_key or "anonymous"
         return f"{who} {self.kind} {self.product_id}"
+
+
+class CatalogImport(models.Model):
+    """One run of `import_catalog`, so an unchanged file is not imported twice."""
+
+    source = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    photos_attached = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.source} at {self.started_at:%Y-%m-%d %H:%M}"
