@@ -1,0 +1,164 @@
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from main.importing import import_catalog
+from main.models import CatalogImport, Product
+from main.styles_csv import load_rows
+
+HEADER = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName\n"
+
+
+def write_csv(path, *lines):
+    path.write_text(HEADER + "".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def write_photo(folder, sku, size=(18, 24)):
+    folder.mkdir(exist_ok=True)
+    Image.new("RGB", size, (200, 30, 30)).save(folder / f"{sku}.jpg", "JPEG")
+
+
+@pytest.fixture
+def images(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    return folder
+
+
+def test_reader_recovers_names_with_unquoted_commas(tmp_path):
+    csv_path = write_csv(
+        tmp_path / "s.csv",
+        "44065,Men,Personal Care,Fragrance,Perfume and Body Mist,Blue,Spring,2017,Casual,"
+        "Boss Men Perfume, After Shave Balm and Shower Gel Set",
+    )
+    rows, errors = load_rows(csv_path)
+    assert errors == []
+    assert rows[0]["productDisplayName"] == "Boss Men Perfume, After Shave Balm and Shower Gel Set"
+    assert rows[0]["year"] == 2017
+
+
+def test_reader_rejects_a_file_that_is_not_styles_csv(tmp_path):
+    bad = tmp_path / "other.csv"
+    bad.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(ValueError, match="header must be"):
+        load_rows(bad)
+
+
+@pytest.mark.django_db
+def test_import_reports_every_bad_row_with_its_line_and_keeps_the_good_ones(tmp_path, images):
+    csv_path = write_csv(
+        tmp_path / "s.csv",
+        "1,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Good Shirt",
+        "2,Men,Apparel",
+        "3,Men,Apparel,Topwear,Shirts,Blue,Summer,twenty,Casual,Bad Year",
+        ",Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,No Id",
+        "1,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Duplicate",
+        "x9,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Letters in id",
+        "5,Women,Footwear,Shoes,Heels,Black,Winter,,Party,",
+    )
+    report = import_catalog(csv_path, images)
+    reasons = {error.line: error.reason for error in report.errors}
+    assert reasons == {
+        3: "expected 10 columns, found 3",
+        4: "year 'twenty' is not a number",
+        5: "missing id",
+        6: "duplicate id 1 (first seen on line 2)",
+        7: "id 'x9' is not a positive integer",
+    }
+    assert report.created == 2
+    assert set(Product.objects.values_list("sku", flat=True)) == {"1", "5"}
+    nameless = Product.objects.get(sku="5")
+    assert nameless.name == "Black Heels"  # an empty name gets a readable fallback
+    assert nameless.year is None
+
+
+@pytest.mark.django_db
+def test_reimport_updates_and_never_duplicates(tmp_path, images):
+    first = write_csv(tmp_path / "a.csv", "1,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Blue Shirt")
+    import_catalog(first, images)
+    product = Product.objects.get(sku="1")
+    product.price, product.stock = Decimal("123.00"), 7  # a seller's edits
+    product.save()
+
+    second = write_csv(
+        tmp_path / "b.csv",
+        "1,Men,Apparel,Topwear,Shirts,Navy Blue,Summer,2012,Casual,Navy Shirt",
+        "2,Women,Apparel,Topwear,Tops,Red,Summer,2012,Casual,Red Top",
+    )
+    report = import_catalog(second, images)
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 0)
+    assert Product.objects.count() == 2
+    product.refresh_from_db()
+    assert (product.name, product.base_colour) == ("Navy Shirt", "Navy Blue")
+    assert (product.price, product.stock) == (Decimal("123.00"), 7)
+
+
+@pytest.mark.django_db
+def test_an_unchanged_file_is_skipped_unless_forced(tmp_path, images):
+    csv_path = write_csv(tmp_path / "s.csv", "1,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Shirt")
+    import_catalog(csv_path, images)
+    assert import_catalog(csv_path, images).skipped_unchanged_file
+    forced = import_catalog(csv_path, images, force=True)
+    assert (forced.skipped_unchanged_file, forced.unchanged) == (False, 1)
+    assert CatalogImport.objects.filter(finished_at__isnull=False).count() == 2
+
+
+@pytest.mark.django_db
+def test_photos_are_attached_where_they_exist(tmp_path, images, settings):
+    write_photo(images, "1")
+    (images / "3.jpg").write_bytes(b"not a jpeg at all")
+    csv_path = write_csv(
+        tmp_path / "s.csv",
+        "1,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,With Photo",
+        "2,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Without Photo",
+        "3,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Broken Photo",
+    )
+    report = import_catalog(csv_path, images)
+    assert report.photos_attached == 1
+    assert [(e.line, e.reason.split(" is ")[0]) for e in report.errors] == [(4, "photo 3.jpg")]
+    with_photo = Product.objects.get(sku="1")
+    assert with_photo.image.name == "products/catalog/1.jpg"
+    assert (settings.MEDIA_ROOT / with_photo.image.name).is_file()
+    assert not Product.objects.get(sku="2").image
+    assert not Product.objects.get(sku="3").image
+
+    # A photo that arrives later is attached by the next import.
+    write_photo(images, "2")
+    assert import_catalog(csv_path, images).photos_attached == 1
+    assert Product.objects.get(sku="2").image.name == "products/catalog/2.jpg"
+
+
+@pytest.mark.django_db
+def test_limit_and_demo_values_are_plausible(tmp_path, images):
+    lines = [f"{i},Men,Apparel,Topwear,Tshirts,Blue,Summer,2012,Casual,Tee {i}" for i in range(1, 51)]
+    import_catalog(write_csv(tmp_path / "s.csv", *lines), images, limit=20)
+    products = list(Product.objects.all())
+    assert len(products) == 20
+    assert all(Decimal("399") <= p.price <= Decimal("2999") and p.price % 100 == 99 for p in products)
+    assert all(0 <= p.stock <= 40 for p in products)
+    assert {p.seller.slug for p in products} == {"urban-threads"}
+
+
+@pytest.mark.django_db
+def test_command_prints_a_summary_and_reports_rows_on_stderr(tmp_path, images):
+    csv_path = write_csv(
+        tmp_path / "s.csv",
+        "1,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Shirt",
+        "2,Men",
+    )
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_catalog", styles=str(csv_path), images=str(images), stdout=out, stderr=err, verbosity=0)
+    assert "1 created" in out.getvalue() and "1 rows reported" in out.getvalue()
+    assert f"{csv_path}: line 3: expected 10 columns, found 2" in err.getvalue()
+
+
+@pytest.mark.django_db
+def test_command_refuses_a_missing_file_and_a_bad_limit(tmp_path):
+    with pytest.raises(CommandError, match="No such file"):
+        call_command("import_catalog", styles=str(tmp_path / "missing.csv"), verbosity=0)
+    with pytest.raises(CommandError, match="--limit"):
+        call_command("import_catalog", styles=str(tmp_path / "missing.csv"), limit=0, verbosity=0)
