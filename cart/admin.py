@@ -1,0 +1,72 @@
+from django import forms
+from django.contrib import admin
+
+from cart.models import Cart, CartItem, Order, OrderItem
+from cart.workflow import IllegalTransition
+
+
+class OrderItemAdminForm(forms.ModelForm):
+    """Staff edits go through the same pipelines as sellers' edits."""
+
+    class Meta:
+        model = OrderItem
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            for field, flow in (("fulfilment_status", OrderItem.FULFILMENT_FLOW),
+                                ("payment_status", OrderItem.PAYMENT_FLOW)):
+                before, after = self.initial.get(field), cleaned.get(field)
+                if after and after != before:
+                    try:
+                        flow.check(before, after)
+                    except IllegalTransition as exc:
+                        self.add_error(field, str(exc))
+        return cleaned
+
+
+class CartItemInline(admin.TabularInline):
+    model = CartItem
+    raw_id_fields = ("product",)
+    extra = 0
+
+
+@admin.register(Cart)
+class CartAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "session_key", "updated_at")
+    search_fields = ("user__username", "session_key")
+    list_filter = ("updated_at",)
+    raw_id_fields = ("user",)
+    inlines = [CartItemInline]
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    form = OrderItemAdminForm
+    raw_id_fields = ("product", "seller")
+    readonly_fields = ("sku", "product_name", "unit_price", "quantity")
+    extra = 0
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("number", "buyer", "status", "payment_method", "total", "created_at")
+    list_filter = ("status", "payment_method", "created_at")
+    search_fields = ("number", "buyer__username", "buyer__email", "ship_full_name")
+    raw_id_fields = ("buyer",)
+    # The order status follows its lines (cart.services.sync_order_status).
+    readonly_fields = ("number", "status", "total", "created_at", "updated_at")
+    date_hierarchy = "created_at"
+    inlines = [OrderItemInline]
+
+
+@admin.register(OrderItem)
+class OrderItemAdmin(admin.ModelAdmin):
+    form = OrderItemAdminForm
+    list_display = ("order", "product_name", "seller", "quantity", "unit_price",
+                    "fulfilment_status", "payment_status")
+    list_filter = ("fulfilment_status", "payment_status", "seller")
+    search_fields = ("order__number", "sku", "product_name")
+    list_select_related = ("order", "seller")
+    raw_id_fields = ("order", "product", "seller")
