@@ -70,3 +70,11 @@ class OrderItemAdmin(admin.ModelAdmin):
     search_fields = ("order__number", "sku", "product_name")
     list_select_related = ("order", "seller")
     raw_id_fields = ("order", "product", "seller")
+
+
+@admin.register(CartItem)
+class CartItemAdmin(admin.ModelAdmin):
+    list_display = ("cart", "product", "quantity", "added_at")
+    search_fields = ("product__sku", "product__name", "cart__user__username")
+    list_select_related = ("cart", "product")
+    raw_id_fields = ("cart", "product")

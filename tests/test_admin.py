@@ -1,0 +1,55 @@
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.urls import reverse
+
+from cart.models import OrderItem
+from tests.factories import OrderItemFactory, UserFactory
+
+PROJECT_APPS = ("main", "accounts", "seller_accounts", "cart")
+
+
+def project_models():
+    return [model for app in PROJECT_APPS for model in apps.get_app_config(app).get_models()]
+
+
+@pytest.mark.parametrize("model", project_models(), ids=lambda m: m._meta.label)
+def test_every_model_is_registered(model):
+    assert admin.site.is_registered(model)
+
+
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(UserFactory(username="staff", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", project_models(), ids=lambda m: m._meta.label)
+def test_changelists_render_with_search(staff_client, model):
+    OrderItemFactory()
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    assert staff_client.get(url, {"q": "blue"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_order_change_page_shows_lines_inline(staff_client):
+    line = OrderItemFactory()
+    response = staff_client.get(reverse("admin:cart_order_change", args=[line.order.pk]))
+    assert response.status_code == 200
+    assert line.product_name in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_refuses_an_illegal_fulfilment_move(staff_client):
+    line = OrderItemFactory(fulfilment_status=OrderItem.Fulfilment.DELIVERED)
+    url = reverse("admin:cart_orderitem_change", args=[line.pk])
+    page = staff_client.get(url)
+    data = {key: value for key, value in page.context["adminform"].form.initial.items() if value is not None}
+    data.update(fulfilment_status=OrderItem.Fulfilment.PENDING, order=line.order.pk,
+                seller=line.seller.pk, product=line.product.pk)
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    assert "cannot move from" in response.content.decode()
+    line.refresh_from_db()
+    assert line.fulfilment_status == OrderItem.Fulfilment.DELIVERED
