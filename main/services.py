@@ -9,3 +9,151 @@ def record_interaction(product, kind, user=None, session_key=""):
     return Interaction.objects.create(
         product=product, kind=kind, user=user, session_key=session_key or ""
     )
+
+
+# --- Listings written from the seller dashboard ----------------------------------
+# Every photo passes main.images.clean_upload before anything is written; files
+# written for a write that then fails are removed again, and files a write
+# replaces are removed only after the transaction commits.
+import secrets  # noqa: E402
+
+from django.core.exceptions import ValidationError  # noqa: E402
+from django.db import IntegrityError, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from main.images import CleanImage, clean_upload  # noqa: E402
+from main.models import Product  # noqa: E402
+
+PRODUCT_FIELDS = (
+    "name", "description", "price", "stock", "gender", "master_category", "sub_category",
+    "article_type", "base_colour", "season", "year", "usage", "is_active",
+)
+SKU_ATTEMPTS = 8
+DELETED, DEACTIVATED = "deleted", "deactivated"
+
+
+def new_listing_sku():
+    """A sku for a listing made on the site: "L" and 10 random uppercase hex digits."""
+    return "L" + secrets.token_hex(5).upper()
+
+
+def _clean_photo(photo):
+    if photo is None or isinstance(photo, CleanImage):
+        return photo
+    return clean_upload(photo)
+
+
+def _store_photo(product, clean):
+    """Write the re-encoded photo and thumbnail (random names); return the names written."""
+    written = []
+    product.image.save(clean.full.name, clean.full, save=False)
+    written.append(product.image.name)
+    product.thumbnail.save(clean.thumbnail.name, clean.thumbnail, save=False)
+    written.append(product.thumbnail.name)
+    return written
+
+
+def _delete_files(names):
+    storage = Product._meta.get_field("image").storage
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
+def _forget_taxonomy():
+    from seller_accounts.selectors import forget_taxonomy_values
+
+    forget_taxonomy_values()
+
+
+def _insert_with_new_sku(product):
+    for _ in range(SKU_ATTEMPTS):
+        product.sku = new_listing_sku()
+        try:
+            with transaction.atomic():
+                product.save(force_insert=True)
+            return product
+        except IntegrityError:
+            if not Product.objects.filter(sku=product.sku).exists():
+                raise  # another constraint failed, not a sku collision
+    raise IntegrityError(f"No free sku after {SKU_ATTEMPTS} attempts.")
+
+
+def create_product(seller, data, photo=None):
+    """List a new product for `seller`. `data` holds PRODUCT_FIELDS values; `photo` is an
+    upload (or a CleanImage from clean_upload). Raises ValidationError and writes nothing
+    if the data or the photo is refused."""
+    clean = _clean_photo(photo)
+    product = Product(seller=seller, **{f: data[f] for f in PRODUCT_FIELDS if f in data})
+    product.full_clean(exclude=["sku", "image", "thumbnail"], validate_unique=False)
+    written = []
+    try:
+        with transaction.atomic():
+            if clean is not None:
+                written = _store_photo(product, clean)
+            _insert_with_new_sku(product)
+            transaction.on_commit(_forget_taxonomy)
+    except BaseException:
+        _delete_files(written)
+        raise
+    return product
+
+
+def update_product(product, data, photo=None):
+    """Change the fields present in `data` (stock only if it is present, so a form that
+    left stock alone never overwrites a checkout's decrement) and replace the photo if
+    one is given. The old photo files are deleted after commit."""
+    clean = _clean_photo(photo)
+    changed = [f for f in PRODUCT_FIELDS if f in data]
+    for field in changed:
+        setattr(product, field, data[field])
+    product.full_clean(exclude=["sku", "image", "thumbnail"], validate_unique=False)
+    old_files = [product.image.name, product.thumbnail.name] if clean is not None else []
+    written = []
+    try:
+        with transaction.atomic():
+            if "stock" in changed:
+                Product.objects.select_for_update().filter(pk=product.pk).first()
+            if clean is not None:
+                written = _store_photo(product, clean)
+                changed += ["image", "thumbnail"]
+            product.save(update_fields=changed + ["updated_at"])
+            if old_files:
+                transaction.on_commit(lambda: _delete_files(old_files))
+            transaction.on_commit(_forget_taxonomy)
+    except BaseException:
+        _delete_files(written)
+        raise
+    return product
+
+
+def delete_product(product):
+    """Delete a listing, or deactivate it if orders refer to it (their history keeps the
+    link). Returns DELETED or DEACTIVATED."""
+    with transaction.atomic():
+        if product.order_items.exists():
+            product.is_active = False
+            product.save(update_fields=["is_active", "updated_at"])
+            return DEACTIVATED
+        files = [product.image.name, product.thumbnail.name]
+        product.delete()
+        transaction.on_commit(lambda: _delete_files(files))
+    return DELETED
+
+
+def set_product_stock(product, stock):
+    """Set the stock a seller counted (an absolute value), under the row lock."""
+    if stock is None or int(stock) < 0:
+        raise ValidationError("Stock cannot be negative.", code="stock")
+    with transaction.atomic():
+        Product.objects.select_for_update().filter(pk=product.pk).first()
+        Product.objects.filter(pk=product.pk).update(stock=int(stock), updated_at=timezone.now())
+    product.stock = int(stock)
+    return product
+
+
+def set_product_price(product, price):
+    product.price = price
+    product.full_clean(exclude=["sku", "image", "thumbnail"], validate_unique=False)
+    Product.objects.filter(pk=product.pk).update(price=price, updated_at=timezone.now())
+    return product

@@ -1,0 +1,206 @@
+"""Forms validate input; the services in seller_accounts.services and main.services write."""
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import BaseUserCreationForm
+from django.core.exceptions import ValidationError
+
+from cart.models import OrderItem
+from main.images import clean_upload
+from main.models import Product
+from seller_accounts.models import Seller
+from seller_accounts.selectors import TAXONOMY_FIELDS
+
+
+def _bootstrap(form):
+    """Bootstrap classes; on bound fields with errors, aria-invalid and the ids of the
+    help text and the error list (rendered by seller_accounts/_field.html)."""
+    for name, field in form.fields.items():
+        widget = field.widget
+        if isinstance(widget, forms.HiddenInput):
+            continue
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select"
+        else:
+            css = "form-control"
+        auto_id = form[name].auto_id
+        described = [f"{auto_id}_helptext"] if field.help_text else []
+        if form.is_bound and name in form.errors:
+            css += " is-invalid"
+            widget.attrs["aria-invalid"] = "true"
+            described.append(f"{auto_id}_errors")
+        if described:
+            widget.attrs["aria-describedby"] = " ".join(described)
+        widget.attrs["class"] = css
+
+
+class BootstrapMixin:
+    """Styles the widgets when the form is built and again once errors are known."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+    def full_clean(self):
+        super().full_clean()
+        _bootstrap(self)
+
+
+def _clean_store_name(value):
+    value = value.strip()
+    if not value:
+        raise ValidationError("Enter a store name.")
+    if Seller.objects.filter(store_name__iexact=value).exists():
+        raise ValidationError("A store with this name already exists.")
+    return value
+
+
+class OnboardingForm(BootstrapMixin, forms.Form):
+    store_name = forms.CharField(max_length=100, help_text="Shown to shoppers; your store's address is made from it.")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                                  help_text="Optional: a few words about your store.")
+
+    def clean_store_name(self):
+        return _clean_store_name(self.cleaned_data["store_name"])
+
+
+class SellerSignupForm(BootstrapMixin, BaseUserCreationForm):
+    """A new user and their store. Validates only; create_seller_account writes."""
+
+    email = forms.EmailField()
+    store_name = forms.CharField(max_length=100, help_text="Shown to shoppers.")
+
+    class Meta:
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.pop("usable_password", None)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise ValidationError("A user with that username already exists.")
+        return username
+
+    def clean_store_name(self):
+        return _clean_store_name(self.cleaned_data["store_name"])
+
+
+class ProductForm(BootstrapMixin, forms.ModelForm):
+    """A listing. Taxonomy fields are free text with suggestions (datalists) from the
+    catalog, so a seller may introduce a new value. The photo goes through the one
+    upload gate (main.images.clean_upload); `cleaned_data["photo"]` is the re-encoded
+    CleanImage, or None when no photo was sent."""
+
+    photo = forms.FileField(
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+        help_text="JPEG, PNG, WebP or GIF. It is re-encoded; the file name is not kept.",
+    )
+    # The stock shown when the form was opened: if the seller left stock unchanged we do
+    # not write it back, so sales made meanwhile are not overwritten.
+    stock_seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Product
+        fields = (
+            "name", "description", "price", "stock", "gender", "master_category",
+            "sub_category", "article_type", "base_colour", "season", "year", "usage", "is_active",
+        )
+        labels = {
+            "base_colour": "Colour", "master_category": "Master category",
+            "sub_category": "Sub category", "article_type": "Article type",
+            "is_active": "Listed in the shop",
+        }
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, datalists=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["price"].widget.attrs.update({"min": "0.01", "step": "0.01"})
+        self.fields["stock"].widget.attrs["min"] = "0"
+        self.fields["year"].widget.attrs.update({"min": "1900", "max": "2100"})
+        for field in TAXONOMY_FIELDS:
+            self.fields[field].widget.attrs.update({"list": f"{field}-options", "autocomplete": "off"})
+        for field in ("gender", "master_category", "sub_category", "article_type"):
+            self.fields[field].required = True
+        self.datalists = datalists or {}
+        if self.instance.pk and not self.is_bound:
+            self.fields["stock_seen"].initial = self.instance.stock
+
+    def clean(self):
+        cleaned = super().clean()
+        for field in TAXONOMY_FIELDS:
+            if isinstance(cleaned.get(field), str):
+                cleaned[field] = " ".join(cleaned[field].split())
+        return cleaned
+
+    def clean_photo(self):
+        upload = self.cleaned_data.get("photo")
+        if not upload:
+            return None
+        return clean_upload(upload)
+
+    def taxonomy_options(self):
+        return [(f"{field}-options", self.datalists.get(field, [])) for field in TAXONOMY_FIELDS]
+
+    def product_data(self):
+        """The values for main.services: stock is left out if the seller did not change it."""
+        data = {f: self.cleaned_data[f] for f in self.Meta.fields}
+        seen = self.cleaned_data.get("stock_seen")
+        if self.instance.pk and seen is not None and seen == data["stock"]:
+            del data["stock"]
+        return data
+
+
+class ProductFilterForm(BootstrapMixin, forms.Form):
+    q = forms.CharField(required=False, label="Search", max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or SKU"}))
+    article_type = forms.ChoiceField(required=False, label="Article type")
+    stock = forms.ChoiceField(required=False, label="Stock", choices=[
+        ("", "Any stock"), ("in", "In stock"), ("low", "Low stock"), ("out", "Out of stock"),
+    ])
+    status = forms.ChoiceField(required=False, label="Status", choices=[
+        ("", "Listed and unlisted"), ("active", "Listed"), ("inactive", "Unlisted"),
+    ])
+
+    def __init__(self, *args, article_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["article_type"].choices = [("", "All article types")] + [(a, a) for a in article_types]
+
+    def filters(self):
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v}
+
+
+class StockForm(BootstrapMixin, forms.Form):
+    stock = forms.IntegerField(min_value=0, max_value=2_147_483_647, label="Stock")
+
+
+class PriceForm(BootstrapMixin, forms.Form):
+    price = forms.DecimalField(min_value=Decimal("0.01"), max_digits=10, decimal_places=2, label="Price")
+
+
+class LineStatusForm(forms.Form):
+    choices = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"] = forms.ChoiceField(choices=self.choices.choices)
+
+    @classmethod
+    def label(cls, value):
+        return cls.choices(value).label
+
+
+class FulfilmentForm(LineStatusForm):
+    choices = OrderItem.Fulfilment
+
+
+class PaymentForm(LineStatusForm):
+    choices = OrderItem.Payment
