@@ -20,7 +20,9 @@ from decimal import Decimal
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
+from accounts.services import create_address
 from cart.models import Cart, CartItem, Order, OrderItem
 from cart.workflow import IllegalTransition
 from main.models import Interaction, Product
@@ -189,3 +191,286 @@ def cancel_order(order, buyer=None):
         locked.save(update_fields=["status", "updated_at"])
     order.status = locked.status
     return order
+
+
+# --------------------------------------------------------------------------
+# Carts
+# --------------------------------------------------------------------------
+
+def ensure_session_key(request):
+    """Anonymous carts are keyed on the session, so make sure one exists."""
+    if not request.session.session_key:
+        request.session.save()
+    return request.session.session_key
+
+
+def get_or_create_cart(request):
+    """The signed-in user's cart, or the anonymous session's cart (created on demand)."""
+    if request.user.is_authenticated:
+        cart, _ = Cart.objects.get_or_create(user=request.user)
+        return cart
+    cart, _ = Cart.objects.get_or_create(session_key=ensure_session_key(request), user=None)
+    return cart
+
+
+def _check_quantity(quantity):
+    try:
+        quantity = int(quantity)
+    except (TypeError, ValueError):
+        raise CartError("Enter a whole number for the quantity.") from None
+    if quantity < 0 or quantity > MAX_LINE_QUANTITY:
+        raise CartError(f"Choose a quantity between 1 and {MAX_LINE_QUANTITY}.")
+    return quantity
+
+
+def _check_available(product, wanted, in_cart=0):
+    if not product.is_active:
+        raise CartError(f"“{product.name}” is no longer available.")
+    if product.stock <= 0:
+        raise OutOfStock(f"“{product.name}” is out of stock.")
+    if wanted > product.stock:
+        already = f" (you already have {in_cart} in your cart)" if in_cart else ""
+        raise OutOfStock(
+            f"Only {product.stock} of “{product.name}” left in stock{already}."
+        )
+
+
+def add_to_cart(cart, product, quantity=1, *, user=None, session_key=""):
+    """Add ``quantity`` of ``product``; refuses inactive, out-of-stock or more than in stock.
+
+    Records an ADD_TO_CART interaction after commit. Returns the cart line.
+    """
+    quantity = _check_quantity(quantity)
+    if quantity < 1:
+        raise CartError(f"Choose a quantity between 1 and {MAX_LINE_QUANTITY}.")
+    with transaction.atomic():
+        Cart.objects.select_for_update().filter(pk=cart.pk).values_list("pk", flat=True).get()
+        item = CartItem.objects.filter(cart=cart, product=product).first()
+        in_cart = item.quantity if item else 0
+        product.refresh_from_db(fields=["stock", "is_active"])
+        _check_available(product, in_cart + quantity, in_cart)
+        if in_cart + quantity > MAX_LINE_QUANTITY:
+            raise CartError(f"You can have at most {MAX_LINE_QUANTITY} of one product in your cart.")
+        if item is None:
+            item = CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+        else:
+            CartItem.objects.filter(pk=item.pk).update(quantity=F("quantity") + quantity)
+            item.refresh_from_db(fields=["quantity"])
+        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+        transaction.on_commit(
+            lambda: record_interaction(product, Interaction.Kind.ADD_TO_CART,
+                                       user=user, session_key=session_key),
+            robust=True,
+        )
+    return item
+
+
+def update_cart_item(cart, item_id, quantity):
+    """Set a line's quantity (0 removes it); refuses more than in stock."""
+    quantity = _check_quantity(quantity)
+    with transaction.atomic():
+        item = (CartItem.objects.select_for_update().select_related("product")
+                .filter(cart=cart, pk=item_id).first())
+        if item is None:
+            raise CartError("That item is no longer in your cart.")
+        if quantity == 0:
+            item.delete()
+            return None
+        if quantity > item.quantity:  # lowering is always allowed; checkout re-checks
+            _check_available(item.product, quantity)
+        item.quantity = quantity
+        item.save(update_fields=["quantity"])
+    return item
+
+
+def remove_cart_item(cart, item_id):
+    deleted, _ = CartItem.objects.filter(cart=cart, pk=item_id).delete()
+    if not deleted:
+        raise CartError("That item is no longer in your cart.")
+
+
+@dataclass
+class MergeResult:
+    merged: int = 0
+    adjusted: list = field(default_factory=list)  # shopper-facing notes
+
+
+def merge_session_cart(session_key, user):
+    """Fold the anonymous cart of ``session_key`` into ``user``'s cart at login.
+
+    Quantities are summed and capped at the stock; inactive or sold-out products
+    are dropped with a note. Call with the session key read *before* login()
+    rotates it. The anonymous cart is deleted.
+    """
+    result = MergeResult()
+    if not session_key:
+        return result
+    with transaction.atomic():
+        anon = (Cart.objects.select_for_update()
+                .filter(session_key=session_key, user__isnull=True).first())
+        if anon is None:
+            return result
+        user_cart, _ = Cart.objects.get_or_create(user=user)
+        Cart.objects.select_for_update().filter(pk=user_cart.pk).values_list("pk", flat=True).get()
+        existing = {item.product_id: item for item in user_cart.items.all()}
+        for item in anon.items.select_related("product").order_by("product_id"):
+            product = item.product
+            mine = existing.get(product.pk)
+            wanted = min(item.quantity + (mine.quantity if mine else 0), MAX_LINE_QUANTITY)
+            if not product.is_active or product.stock <= 0:
+                result.adjusted.append(f"“{product.name}” is no longer available and was left out.")
+                continue
+            if wanted > product.stock:
+                result.adjusted.append(
+                    f"Only {product.stock} of “{product.name}” left, so your cart holds {product.stock}."
+                )
+                wanted = product.stock
+            if mine is None:
+                CartItem.objects.create(cart=user_cart, product=product, quantity=wanted)
+            else:
+                mine.quantity = wanted
+                mine.save(update_fields=["quantity"])
+            result.merged += 1
+        anon.delete()
+    return result
+
+
+# --------------------------------------------------------------------------
+# Checkout
+# --------------------------------------------------------------------------
+
+TEST_CARD_APPROVED = "4242424242424242"
+TEST_CARD_DECLINED = "4000000000000002"
+
+
+def _normalise_card(number):
+    return "".join(ch for ch in str(number or "") if not ch.isspace() and ch != "-")
+
+
+def charge_test_card(card_number, amount):
+    """The test payment gateway: 4242… is approved, 4000…0002 is declined.
+
+    The card number is only looked at here, never stored or logged.
+    """
+    digits = _normalise_card(card_number)
+    if digits == TEST_CARD_APPROVED:
+        return True
+    if digits == TEST_CARD_DECLINED:
+        raise PaymentDeclined("Your card was declined. No money was taken; try another card "
+                              "or pay cash on delivery.")
+    raise PaymentDeclined("This shop only accepts the test card 4242 4242 4242 4242.")
+
+
+def _after_order_placed(order_id):
+    order = Order.objects.select_related("buyer").get(pk=order_id)
+    for line in order.items.select_related("product"):
+        if line.product is not None:
+            record_interaction(line.product, Interaction.Kind.PURCHASE, user=order.buyer)
+    if order.buyer.email:
+        lines = "\n".join(f"{line.quantity} × {line.product_name} — {line.line_total}"
+                          for line in order.items.all())
+        send_mail(
+            subject=f"Your order {order.number}",
+            message=f"Thank you for your order {order.number}.\n\n{lines}\n\nTotal: {order.total}\n",
+            from_email=None,
+            recipient_list=[order.buyer.email],
+            fail_silently=True,
+        )
+
+
+def place_order(cart, address, payment_method, *, card_number=None):
+    """Turn ``cart`` into an order in one transaction.
+
+    Locks the products (primary-key order), refuses to oversell naming the
+    product and what is left, charges the test card, decrements stock with F(),
+    snapshots name/sku/price/seller per line, creates the order and empties the
+    cart. Purchases are recorded and the confirmation e-mail sent after commit.
+    ``address`` is an ``accounts.Address`` of the cart's user; it is copied.
+    Raises CartError (OutOfStock, PaymentDeclined) and then nothing is written.
+    """
+    buyer = cart.user
+    if buyer is None:
+        raise CartError("Sign in to check out.")
+    if address is None or address.user_id != buyer.pk:
+        raise CartError("Choose one of your delivery addresses.")
+    if payment_method not in Order.PaymentMethod.values:
+        raise CartError("Choose a payment method.")
+
+    with transaction.atomic():
+        items = list(CartItem.objects.filter(cart=cart).order_by("product_id"))
+        if not items:
+            raise CartError("Your cart is empty.")
+        products = {
+            product.pk: product
+            for product in Product.objects.select_for_update()
+            .filter(pk__in=[item.product_id for item in items]).order_by("pk")
+        }
+        problems = []
+        for item in items:
+            product = products[item.product_id]
+            if not product.is_active:
+                problems.append(f"“{product.name}” is no longer available.")
+            elif product.stock < item.quantity:
+                left = f"only {product.stock} left" if product.stock else "none left"
+                problems.append(f"“{product.name}”: you asked for {item.quantity}, {left}.")
+        if problems:
+            raise OutOfStock("We could not place your order. " + " ".join(problems)
+                             + " Please update your cart.")
+
+        total = sum((products[item.product_id].price * item.quantity for item in items),
+                    Decimal("0"))
+        if payment_method == Order.PaymentMethod.TEST_CARD:
+            charge_test_card(card_number, total)
+            payment_status = Payment.PAID
+        else:
+            payment_status = Payment.PENDING
+
+        for item in items:
+            updated = (Product.objects.filter(pk=item.product_id, stock__gte=item.quantity)
+                       .update(stock=F("stock") - item.quantity))
+            if updated != 1:  # only reachable without row locks (SQLite); never oversell
+                raise OutOfStock(f"“{products[item.product_id].name}” just sold out. "
+                                 "Please update your cart.")
+
+        order = Order.objects.create(
+            buyer=buyer,
+            payment_method=payment_method,
+            ship_full_name=address.full_name,
+            ship_line1=address.line1,
+            ship_line2=address.line2,
+            ship_city=address.city,
+            ship_postcode=address.postcode,
+            ship_country=address.country,
+            ship_phone=address.phone,
+            total=total,
+        )
+        OrderItem.objects.bulk_create([
+            OrderItem(
+                order=order,
+                product=products[item.product_id],
+                seller_id=products[item.product_id].seller_id,
+                sku=products[item.product_id].sku,
+                product_name=products[item.product_id].name,
+                unit_price=products[item.product_id].price,
+                quantity=item.quantity,
+                payment_status=payment_status,
+            )
+            for item in items
+        ])
+        CartItem.objects.filter(cart=cart).delete()
+        transaction.on_commit(lambda: _after_order_placed(order.pk), robust=True)
+    return order
+
+
+def checkout(cart, *, payment_method, address=None, new_address=None, card_number=None):
+    """Check out with a saved ``address`` or a ``new_address`` (dict of Address fields).
+
+    A new address is saved to the buyer's address book in the same transaction as
+    the order, so a refused order (declined card, sold out) leaves nothing behind.
+    """
+    with transaction.atomic():
+        if new_address is not None:
+            if cart.user is None:
+                raise CartError("Sign in to check out.")
+            address = create_address(cart.user, **new_address)
+        return place_order(cart, address, payment_method, card_number=card_number)
