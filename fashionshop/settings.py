@@ -81,6 +81,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "sql_server.pyodbc":
+    # dj-database-url maps mssql:// to a long-dead backend; mssql-django is the maintained one.
+    DATABASES["default"]["ENGINE"] = "mssql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent requests (gunicorn workers, tests with threads) need WAL and a busy timeout.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

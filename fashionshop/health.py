@@ -1,0 +1,32 @@
+"""GET /healthz: is the database reachable, which ML artifacts are loaded, which version runs."""
+import logging
+
+from django.db import connection
+from django.db.utils import DatabaseError
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from fashionshop import __version__
+from ml import facade
+
+log = logging.getLogger(__name__)
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except DatabaseError as exc:
+        log.error("health check: database unreachable: %s", exc)
+        database = "unreachable"
+    body = {
+        "status": "ok" if database == "ok" else "error",
+        "version": __version__,
+        "database": {"vendor": connection.vendor, "status": database},
+        "models": facade.artifact_status(),
+    }
+    return JsonResponse(body, status=200 if database == "ok" else 503)
