@@ -6,7 +6,7 @@ PYTHON := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup test test-postgres browser-deps bench lint clean
+.PHONY: run setup test system-deps bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -28,12 +28,13 @@ setup: $(VENV)/.installed
 run: setup
 	$(PYTHON) manage.py runserver $(HOST):$(PORT)
 
-# Chromium for the Playwright journeys: Playwright cannot download its own browser here.
-browser-deps:
-	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+# Chromium for the Playwright journeys (Playwright cannot download its own browser
+# here) and nginx to check the shipped nginx configuration.
+system-deps:
+	@test -x /usr/bin/chromium -a -x /usr/sbin/nginx || { apt-get update -qq && apt-get install -y -qq chromium nginx-light; }
 
 # pytest exits 5 when it collects nothing: that is a failure, not a pass.
-test: $(VENV)/.installed-dev browser-deps
+test: $(VENV)/.installed-dev system-deps
 	$(PYTHON) manage.py collectstatic --noinput -v0
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc

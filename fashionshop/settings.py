@@ -135,6 +135,10 @@ IMAGE_ENCODER_CHECKPOINT = config("IMAGE_ENCODER_CHECKPOINT", default="")
 CELERY_BROKER_URL = config("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Long ML jobs: take one at a time, acknowledge only when done so a crash re-queues it.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 
 CURRENCY_SYMBOL = config("CURRENCY_SYMBOL", default="₹")
 SHOP_NAME = config("SHOP_NAME", default="Fashion Shop")
