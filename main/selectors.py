@@ -1,0 +1,378 @@
+"""Reads for the storefront: the taxonomy tree, listings with facet counts, search.
+
+The taxonomy (genders, sub-categories, article types, colours, ...) is whatever
+the active products say it is; nothing here lists its values.
+"""
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, Max, Q
+from django.utils.functional import cached_property
+
+from main.models import SEARCH_CONFIG, Product, product_search_vector
+from seller_accounts.models import Seller
+
+TREE_CACHE_KEY = "main:taxonomy-tree"
+FEATURED_CACHE_KEY = "main:featured-categories"
+# Long enough to spare the GROUP BY over the catalog on most requests, short enough
+# that a new listing or an import shows up in the navigation within minutes.
+CACHE_SECONDS = 300
+
+PER_PAGE = 24
+NEW_ARRIVALS = 12
+FEATURED_PER_GENDER = 4
+# The SQLite fallback builds one OR of icontains per word; a paragraph pasted into
+# the search box should not become a query with hundreds of LIKEs.
+MAX_SEARCH_WORDS = 8
+
+# (model field, GET parameter, label), in the order the filter panel shows them.
+FACETS = (
+    ("gender", "gender", "Gender"),
+    ("sub_category", "category", "Category"),
+    ("article_type", "type", "Product type"),
+    ("base_colour", "colour", "Colour"),
+    ("season", "season", "Season"),
+    ("usage", "usage", "Occasion"),
+)
+# (lowest, highest) prices, both inclusive, as the min_price/max_price filter reads them.
+PRICE_BANDS = ((None, 500), (500, 1000), (1000, 2000), (2000, 5000), (5000, None))
+
+SORT_CHOICES = (
+    ("newest", "Newest"),
+    ("price_asc", "Price: low to high"),
+    ("price_desc", "Price: high to low"),
+    ("name", "Name"),
+)
+RELEVANCE = "relevance"
+_ORDERINGS = {
+    "newest": ("-created_at", "-id"),
+    "price_asc": ("price", "id"),
+    "price_desc": ("-price", "-id"),
+    "name": ("name", "id"),
+}
+# What the SQLite fallback matches each search word against.
+_SEARCH_FIELDS = (
+    "name", "article_type", "sub_category", "master_category", "base_colour", "gender", "usage",
+)
+
+
+# --- Taxonomy ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaxonomyNode:
+    name: str
+    count: int
+    children: tuple = ()
+
+
+def _ranked(counts):
+    """Nodes by product count, largest first; ties by name so the order is stable."""
+    return tuple(sorted(counts, key=lambda node: (-node.count, node.name)))
+
+
+def _build_taxonomy_tree():
+    rows = (
+        Product.objects.active()
+        .values_list("gender", "sub_category", "article_type")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    nested = {}
+    for gender, sub_category, article_type, count in rows:
+        nested.setdefault(gender, {}).setdefault(sub_category, {})[article_type] = count
+    return _ranked(
+        TaxonomyNode(
+            gender,
+            sum(sum(types.values()) for types in subs.values()),
+            _ranked(
+                TaxonomyNode(
+                    sub_category,
+                    sum(types.values()),
+                    _ranked(TaxonomyNode(name, count) for name, count in types.items()),
+                )
+                for sub_category, types in subs.items()
+            ),
+        )
+        for gender, subs in nested.items()
+    )
+
+
+def taxonomy_tree():
+    """Gender → sub-category → article type of the active products, each level by product
+    count. Cached for a few minutes: it is a GROUP BY over the whole catalog."""
+    tree = cache.get(TREE_CACHE_KEY)
+    if tree is None:
+        tree = _build_taxonomy_tree()
+        cache.set(TREE_CACHE_KEY, tree, CACHE_SECONDS)
+    return tree
+
+
+def nav_genders():
+    return [node.name for node in taxonomy_tree()]
+
+
+def category_path(gender, sub_category=None, article_type=None):
+    """The tree nodes along a category path, or None if the catalog has no such category."""
+    names = [name for name in (gender, sub_category, article_type) if name is not None]
+    nodes, level = [], taxonomy_tree()
+    for name in names:
+        node = next((n for n in level if n.name == name), None)
+        if node is None:
+            return None
+        nodes.append(node)
+        level = node.children
+    return nodes
+
+
+# --- Home ----------------------------------------------------------------------------
+
+
+def new_arrivals(limit=NEW_ARRIVALS):
+    # Only products with a photo: most of the imported catalog has none, and a shop
+    # window of grey boxes sells nothing. The created_at index keeps this a short scan.
+    return list(Product.objects.active().exclude(image="")[:limit])
+
+
+@dataclass(frozen=True)
+class FeaturedCategory:
+    gender: str
+    sub_category: str
+    article_type: str
+    count: int
+    product: Product | None  # shows the category's photo
+
+
+def _build_featured_categories(per_gender):
+    picks = []
+    for gender in taxonomy_tree():
+        types = [(sub.name, node) for sub in gender.children for node in sub.children]
+        types.sort(key=lambda pair: (-pair[1].count, pair[1].name))
+        picks += [(gender.name, sub, node) for sub, node in types[:per_gender]]
+    if not picks:
+        return []
+    wanted = Q()
+    for gender, _, node in picks:
+        wanted |= Q(gender=gender, article_type=node.name)
+    # One GROUP BY picks the newest photographed product of every featured category.
+    newest = (
+        Product.objects.purchasable().exclude(image="").filter(wanted)
+        .values_list("gender", "article_type").annotate(newest=Max("id")).order_by()
+    )
+    ids = {(gender, article_type): pk for gender, article_type, pk in newest}
+    products = Product.objects.in_bulk(list(ids.values()))
+    return [
+        FeaturedCategory(gender, sub, node.name, node.count, products.get(ids.get((gender, node.name))))
+        for gender, sub, node in picks
+    ]
+
+
+def featured_categories(per_gender=FEATURED_PER_GENDER):
+    """The largest article types of every gender, each with a representative photo."""
+    featured = cache.get(FEATURED_CACHE_KEY)
+    if featured is None:
+        featured = _build_featured_categories(per_gender)
+        cache.set(FEATURED_CACHE_KEY, featured, CACHE_SECONDS)
+    return featured
+
+
+# --- Listings ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """What a shopper narrowed a listing to. Values of one facet are alternatives (OR);
+    facets, the price range and the search text all apply together (AND)."""
+
+    text: str = ""
+    values: dict = field(default_factory=dict)  # model field → tuple of chosen values
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+
+    @property
+    def narrows(self):
+        """Whether any facet value or price limit is chosen (the search text aside)."""
+        return any(self.values.values()) or self.min_price is not None or self.max_price is not None
+
+    def chosen(self, facet_field):
+        return self.values.get(facet_field, ())
+
+    def q(self, skip=None):
+        """The filters as a Q, leaving out the facet `skip` ("price" for the price range)."""
+        q = Q()
+        for facet_field, chosen in self.values.items():
+            if chosen and facet_field != skip:
+                q &= Q(**{f"{facet_field}__in": chosen})
+        if skip != "price":
+            q &= _price_q(self.min_price, self.max_price)
+        return q
+
+
+def _price_q(low, high):
+    q = Q()
+    if low is not None:
+        q &= Q(price__gte=low)
+    if high is not None:
+        q &= Q(price__lte=high)
+    return q
+
+
+def search_supports_ranking():
+    return connection.vendor == "postgresql"
+
+
+def _search(queryset, text):
+    """Products matching every word of `text`: full-text search on PostgreSQL, a plain
+    icontains match on the name and taxonomy fields elsewhere."""
+    if search_supports_ranking():
+        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        return queryset.alias(document=product_search_vector()).filter(document=query)
+    for word in text.split()[:MAX_SEARCH_WORDS]:
+        any_field = Q()
+        for name in _SEARCH_FIELDS:
+            any_field |= Q(**{f"{name}__icontains": word})
+        queryset = queryset.filter(any_field)
+    return queryset
+
+
+def _order(queryset, sort, text):
+    if sort == RELEVANCE and text and search_supports_ranking():
+        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        return queryset.annotate(rank=SearchRank(product_search_vector(), query)).order_by(
+            "-rank", "-created_at", "-id"
+        )
+    return queryset.order_by(*_ORDERINGS.get(sort, _ORDERINGS["newest"]))
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Facet:
+    field: str
+    param: str
+    label: str
+    values: list
+
+
+@dataclass(frozen=True)
+class PriceBand:
+    low: int | None
+    high: int | None
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Listing:
+    product_filter: ProductFilter  # as applied: without the facets the scope fixes
+    page: object  # django.core.paginator.Page
+    facets: list
+    price_bands: list
+    total: int
+
+
+class _CountedPaginator(Paginator):
+    """A paginator given the result count, which the price-band query already made,
+    so paging costs no extra COUNT(*) over the catalog."""
+
+    def __init__(self, object_list, per_page, count):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self):
+        return self._known_count
+
+
+def _facet(base, facet_field, param, label, product_filter):
+    rows = (
+        base.filter(product_filter.q(skip=facet_field))
+        .exclude(**{facet_field: ""})
+        .values_list(facet_field)
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    chosen = set(product_filter.chosen(facet_field))
+    values = [FacetValue(value, count, value in chosen) for value, count in rows]
+    seen = {value.value for value in values}
+    # A chosen value the other filters leave empty stays listed, so it can be unticked.
+    values += [FacetValue(value, 0, True) for value in chosen - seen]
+    values.sort(key=lambda v: (-v.count, v.value))
+    return Facet(facet_field, param, label, values)
+
+
+def _price_bands_and_total(base, product_filter):
+    """Counts for every price band (with the other filters applied) and the number of
+    results with all filters applied, in one aggregate query."""
+    scoped = base.filter(product_filter.q(skip="price"))
+    aggregates = {
+        f"band{i}": Count("id", filter=_price_q(low, high)) for i, (low, high) in enumerate(PRICE_BANDS)
+    }
+    aggregates["total"] = Count("id", filter=_price_q(product_filter.min_price, product_filter.max_price))
+    counts = scoped.order_by().aggregate(**aggregates)
+    bands = [
+        PriceBand(
+            low, high, counts[f"band{i}"],
+            selected=(product_filter.min_price, product_filter.max_price) == (
+                None if low is None else Decimal(low), None if high is None else Decimal(high),
+            ),
+        )
+        for i, (low, high) in enumerate(PRICE_BANDS)
+    ]
+    return bands, counts["total"]
+
+
+def product_listing(product_filter, *, scope=None, sort="newest", page_number=1, per_page=PER_PAGE):
+    """One page of active products within `scope` (fixed model-field values such as the
+    category path or a seller) narrowed by `product_filter`, with facet counts.
+
+    Each facet counts its values with every other active filter applied, so a count
+    says how many results ticking that value would add. Facets fixed by the scope are
+    not offered, and filter values for them are ignored.
+    """
+    scope = scope or {}
+    product_filter = ProductFilter(
+        text=product_filter.text,
+        values={f: v for f, v in product_filter.values.items() if f not in scope},
+        min_price=product_filter.min_price,
+        max_price=product_filter.max_price,
+    )
+    base = Product.objects.active().filter(**scope)
+    if product_filter.text:
+        base = _search(base, product_filter.text)
+    facets = [
+        _facet(base, facet_field, param, label, product_filter)
+        for facet_field, param, label in FACETS
+        if facet_field not in scope
+    ]
+    price_bands, total = _price_bands_and_total(base, product_filter)
+    results = _order(base.filter(product_filter.q()), sort, product_filter.text)
+    page = _CountedPaginator(results, per_page, total).get_page(page_number)
+    return Listing(product_filter=product_filter, page=page, facets=facets, price_bands=price_bands, total=total)
+
+
+# --- Single products and stores ------------------------------------------------------
+
+
+def product_for_page(sku):
+    """The active product with this sku and its seller, or None."""
+    return Product.objects.active().select_related("seller").filter(sku=sku).first()
+
+
+def seller_by_slug(slug):
+    return Seller.objects.filter(slug=slug).first()
+
+
+def purchasable_in_order(skus):
+    """The active, in-stock products among `skus`, in the order given (e.g. by similarity)."""
+    products = {p.sku: p for p in Product.objects.purchasable().filter(sku__in=list(skus))}
+    return [products[sku] for sku in skus if sku in products]

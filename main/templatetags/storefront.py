@@ -1,0 +1,65 @@
+from decimal import Decimal
+
+from django import template
+from django.conf import settings
+from django.urls import reverse
+
+register = template.Library()
+
+# The catalog photos are 3:4; width and height reserve that box before the photo loads.
+CARD_SIZE = (180, 240)
+FULL_SIZE = (600, 800)
+
+
+@register.filter
+def money(value):
+    """A price as shoppers read it: ₹1,299, or ₹1,299.50 when there are paise."""
+    if value in (None, ""):
+        return ""
+    value = Decimal(value)
+    digits = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    return f"{settings.CURRENCY_SYMBOL}{digits}"
+
+
+@register.inclusion_tag("main/partials/product_photo.html")
+def product_photo(product, full=False):
+    """The product's photo (the thumbnail in listings), or a placeholder if it has none."""
+    first, second = (product.image, product.thumbnail) if full else (product.thumbnail, product.image)
+    photo = first or second
+    width, height = FULL_SIZE if full else CARD_SIZE
+    return {
+        "product": product,
+        "url": photo.url if photo else "",
+        "width": width,
+        "height": height,
+        "full": full,
+    }
+
+
+@register.simple_tag(takes_context=True)
+def query_without(context, param, value):
+    """The current query string without one value of `param`, back on page 1."""
+    query = context["request"].GET.copy()
+    query.setlist(param, [v for v in query.getlist(param) if v.strip() != value])
+    query.pop("page", None)
+    return f"?{query.urlencode()}"
+
+
+@register.simple_tag
+def page_links(page_obj):
+    """Page numbers around the current page, with ellipses for the gaps."""
+    return page_obj.paginator.get_elided_page_range(page_obj.number, on_each_side=2, on_ends=1)
+
+
+@register.simple_tag
+def category_url(*names):
+    """The category page of a path given as names; empty names are skipped, so a
+    template can pass the levels it has (`{% category_url gender sub_category child %}`)."""
+    return reverse("main:category", args=[name for name in names if name])
+
+
+@register.simple_tag
+def category_trail(*names):
+    """(name, URL) of every level of a category path, for breadcrumbs."""
+    names = [name for name in names if name]
+    return [(name, reverse("main:category", args=names[: i + 1])) for i, name in enumerate(names)]

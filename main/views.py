@@ -1,0 +1,101 @@
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from main import selectors
+from main.forms import PhotoSearchForm, ProductFilterForm
+from main.models import Interaction
+from main.services import record_interaction
+
+PHOTO_MATCHES = 12
+
+
+def home(request):
+    return render(request, "main/home.html", {
+        "new_arrivals": selectors.new_arrivals(),
+        "featured": selectors.featured_categories(),
+    })
+
+
+def _listing_context(request, scope):
+    form = ProductFilterForm(request.GET)
+    product_filter, sort = form.product_filter(), form.sort()
+    listing = selectors.product_listing(
+        product_filter, scope=scope, sort=sort, page_number=form.page_number()
+    )
+    return {
+        "form": form,
+        "listing": listing,
+        "page_obj": listing.page,
+        "problems": form.problems(),
+        "sort": sort,
+        "sort_choices": selectors.SORT_CHOICES,
+        # "Best match" is offered only where the database can rank matches.
+        "can_rank": bool(product_filter.text) and selectors.search_supports_ranking(),
+    }
+
+
+def category(request, gender, sub_category=None, article_type=None):
+    path = selectors.category_path(gender, sub_category, article_type)
+    if path is None:
+        raise Http404("The catalog has no such category.")
+    scope = dict(zip(("gender", "sub_category", "article_type"), (node.name for node in path)))
+    context = _listing_context(request, scope)
+    context.update({
+        "title": gender if len(path) == 1 else f"{gender} {path[-1].name}",
+        "path": path,
+        # The next level down, for the category links above the results.
+        "subcategories": path[-1].children,
+    })
+    return render(request, "main/product_list.html", context)
+
+
+def search(request):
+    context = _listing_context(request, scope={})
+    text = context["listing"].product_filter.text
+    context["title"] = f"Results for “{text}”" if text else "All products"
+    return render(request, "main/product_list.html", context)
+
+
+def seller_store(request, slug):
+    seller = selectors.seller_by_slug(slug)
+    if seller is None:
+        raise Http404("No such store.")
+    context = _listing_context(request, scope={"seller": seller})
+    context.update({"title": seller.store_name, "seller": seller})
+    return render(request, "main/product_list.html", context)
+
+
+def product_detail(request, sku):
+    product = selectors.product_for_page(sku)
+    if product is None:
+        raise Http404("No such product.")
+    if not request.user.is_authenticated and request.session.session_key is None:
+        # A session ties an anonymous shopper's views together for recommendations.
+        request.session.create()
+    record_interaction(
+        product, Interaction.Kind.VIEW, user=request.user, session_key=request.session.session_key
+    )
+    return render(request, "main/product_detail.html", {"product": product})
+
+
+@require_http_methods(["GET", "POST"])
+def photo_search(request):
+    matches, results = None, []
+    if request.method == "POST":
+        form = PhotoSearchForm(request.POST, request.FILES)
+        if form.is_valid():
+            # Imported on use: the ML stack is heavy, and the rest of the shop must not wait for it.
+            from ml import facade
+
+            matches = facade.similar_to_image(form.cleaned_data["photo"], k=PHOTO_MATCHES)
+            results = selectors.purchasable_in_order([sku for sku, _ in matches])
+    else:
+        form = PhotoSearchForm()
+    return render(request, "main/photo_search.html", {
+        "form": form,
+        "searched": matches is not None,
+        # The facade answers [] when no visual model is trained yet, not "nothing alike".
+        "model_ready": bool(matches),
+        "results": results,
+    })
