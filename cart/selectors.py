@@ -70,7 +70,8 @@ def cart_summary(cart):
 
 def orders_for_buyer(user):
     return (Order.objects.filter(buyer=user)
-            .annotate(line_count=Count("items"), unit_count=Sum("items__quantity")))
+            .annotate(line_count=Count("items"), unit_count=Sum("items__quantity"))
+            .order_by("-created_at", "-id"))
 
 
 def order_for_buyer(user, number):
