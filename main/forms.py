@@ -22,6 +22,8 @@ class ValueListField(forms.Field):
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value):
+        if isinstance(value, str):
+            value = [value]
         values = [v.strip() for v in (value or []) if isinstance(v, str) and v.strip()]
         if len(values) > MAX_FILTER_VALUES:
             raise ValidationError(f"Choose at most {MAX_FILTER_VALUES} values.", code="too_many")
@@ -71,7 +73,7 @@ class ProductFilterForm(forms.Form):
             max_price=data.get("max_price"),
         )
 
-    def sort(self):
+    def sort_order(self):
         """The chosen order; a search lists the best matches first unless told otherwise."""
         self.is_valid()
         searching = bool(self.cleaned_data.get("q"))

@@ -19,7 +19,7 @@ def home(request):
 
 def _listing_context(request, scope):
     form = ProductFilterForm(request.GET)
-    product_filter, sort = form.product_filter(), form.sort()
+    product_filter, sort = form.product_filter(), form.sort_order()
     listing = selectors.product_listing(
         product_filter, scope=scope, sort=sort, page_number=form.page_number()
     )
