@@ -15,7 +15,9 @@ from seller_accounts.selectors import TAXONOMY_FIELDS
 
 def _bootstrap(form):
     """Bootstrap classes; on bound fields with errors, aria-invalid and the ids of the
-    help text and the error list (rendered by seller_accounts/_field.html)."""
+    help text and the error list (rendered by seller_accounts/_field.html). Reads the
+    errors only once validation has run (`_errors`): `form.errors` would validate early."""
+    errors = form._errors or {}
     for name, field in form.fields.items():
         widget = field.widget
         if isinstance(widget, forms.HiddenInput):
@@ -28,7 +30,7 @@ def _bootstrap(form):
             css = "form-control"
         auto_id = form[name].auto_id
         described = [f"{auto_id}_helptext"] if field.help_text else []
-        if form.is_bound and name in form.errors:
+        if name in errors:
             css += " is-invalid"
             widget.attrs["aria-invalid"] = "true"
             described.append(f"{auto_id}_errors")
@@ -102,6 +104,7 @@ class ProductForm(BootstrapMixin, forms.ModelForm):
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
         help_text="JPEG, PNG, WebP or GIF. It is re-encoded; the file name is not kept.",
     )
+    year = forms.IntegerField(required=False, min_value=1900, max_value=2100)
     # The stock shown when the form was opened: if the seller left stock unchanged we do
     # not write it back, so sales made meanwhile are not overwritten.
     stock_seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -173,8 +176,10 @@ class ProductFilterForm(BootstrapMixin, forms.Form):
         self.fields["article_type"].choices = [("", "All article types")] + [(a, a) for a in article_types]
 
     def filters(self):
-        if not self.is_valid():
+        """The valid, non-empty filters; a stale or forged value is ignored."""
+        if not self.is_bound:
             return {}
+        self.is_valid()
         return {k: v for k, v in self.cleaned_data.items() if v}
 
 
