@@ -1,0 +1,70 @@
+"""Ten buyers race for the last three units: exactly three win, stock ends at 0.
+
+Runs only on PostgreSQL (SQLite has no row locks), e.g.
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/fashionshop_dev .venv/bin/pytest tests/cart
+"""
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from cart import services
+from cart.models import Order, OrderItem
+from main.models import Product
+from tests.factories import AddressFactory, CartFactory, CartItemFactory, ProductFactory, UserFactory
+
+BUYERS = 10
+UNITS = 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ten_buyers_race_for_the_last_three_units():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks")
+    product = ProductFactory(stock=UNITS, name="Last Jacket")
+    other = ProductFactory(stock=100)  # a second locked row, to exercise primary-key lock order
+    carts = []
+    for _ in range(BUYERS):
+        user = UserFactory()
+        cart = CartFactory(user=user)
+        CartItemFactory(cart=cart, product=other, quantity=1)
+        CartItemFactory(cart=cart, product=product, quantity=1)
+        carts.append((cart, AddressFactory(user=user)))
+
+    barrier = threading.Barrier(BUYERS)
+    outcomes, errors = [], []
+    lock = threading.Lock()
+
+    def buy(cart, address):
+        try:
+            barrier.wait(timeout=30)
+            order = services.place_order(cart, address, "cod")
+            with lock:
+                outcomes.append(order.number)
+        except services.OutOfStock as exc:
+            with lock:
+                errors.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            with lock:
+                errors.append(f"UNEXPECTED {exc!r}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=buy, args=pair) for pair in carts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not any(e.startswith("UNEXPECTED") for e in errors), errors
+    assert len(outcomes) == UNITS
+    assert len(errors) == BUYERS - UNITS
+    assert all("“Last Jacket”" in e and "none left" in e for e in errors)
+    product.refresh_from_db()
+    other.refresh_from_db()
+    assert product.stock == 0
+    assert other.stock == 100 - UNITS
+    assert Order.objects.count() == UNITS
+    assert sum(OrderItem.objects.filter(product=product).values_list("quantity", flat=True)) == UNITS
+    assert Product.objects.filter(stock__lt=0).count() == 0
