@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "seller_accounts",
     "cart",
     "ml",
+    "experiments",
 ]
 
 MIDDLEWARE = [
