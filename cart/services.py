@@ -397,6 +397,9 @@ def place_order(cart, address, payment_method, *, card_number=None):
         raise CartError("Choose a payment method.")
 
     with transaction.atomic():
+        # Lock the cart first (lock order Cart -> Product): a double-submitted checkout
+        # waits here and then finds the cart already emptied, instead of ordering twice.
+        Cart.objects.select_for_update().filter(pk=cart.pk).values_list("pk", flat=True).first()
         items = list(CartItem.objects.filter(cart=cart).order_by("product_id"))
         if not items:
             raise CartError("Your cart is empty.")

@@ -68,3 +68,41 @@ def test_ten_buyers_race_for_the_last_three_units():
     assert Order.objects.count() == UNITS
     assert sum(OrderItem.objects.filter(product=product).values_list("quantity", flat=True)) == UNITS
     assert Product.objects.filter(stock__lt=0).count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_double_submitted_checkout_orders_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks")
+    product = ProductFactory(stock=10)
+    user = UserFactory()
+    cart = CartFactory(user=user)
+    CartItemFactory(cart=cart, product=product, quantity=2)
+    address = AddressFactory(user=user)
+    barrier = threading.Barrier(4)
+    outcomes = []
+    lock = threading.Lock()
+
+    def submit():
+        try:
+            barrier.wait(timeout=30)
+            services.place_order(cart, address, "cod")
+            result = "ordered"
+        except services.CartError as exc:
+            result = str(exc)
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert sorted(outcomes) == ["Your cart is empty."] * 3 + ["ordered"]
+    product.refresh_from_db()
+    assert product.stock == 8
+    assert Order.objects.count() == 1
