@@ -20,8 +20,9 @@ def get_cart(request):
 
 def cart_count(request):
     """Units in the request's cart, in at most one query (none for a fresh visitor)."""
-    if request.user.is_authenticated:
-        items = CartItem.objects.filter(cart__user=request.user)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        items = CartItem.objects.filter(cart__user=user)
     else:
         key = getattr(request, "session", None) and request.session.session_key
         if not key:

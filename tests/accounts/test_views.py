@@ -245,3 +245,20 @@ def test_csrf_is_enforced(name):
 def test_login_page_renders_with_csrf_token(client):
     body = client.get(reverse("accounts:login") + "?next=/cart/checkout/").content.decode()
     assert "csrfmiddlewaretoken" in body and 'value="/cart/checkout/"' in body
+
+
+def test_pages_render_for_a_signed_in_buyer(client):
+    address = AddressFactory()
+    client.force_login(address.user)
+    for url in (reverse("accounts:profile"), reverse("accounts:order_list"),
+                reverse("accounts:address_edit", args=[address.pk])):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "csrfmiddlewaretoken" in response.content.decode()
+    assert "not ordered anything" in client.get(reverse("accounts:order_list")).content.decode()
+
+
+def test_signed_in_user_visiting_login_or_signup_is_redirected(client):
+    client.force_login(UserFactory())
+    assert client.get(reverse("accounts:login")).status_code == 302
+    assert client.get(reverse("accounts:signup")).status_code == 302

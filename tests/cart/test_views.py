@@ -252,3 +252,19 @@ def test_navbar_shows_the_count(client):
     response = client.get(reverse("cart:detail"))
     assert response.context["CART_COUNT"] == 2
     assert '<span class="badge text-bg-dark">2</span>' in response.content.decode()
+
+
+def test_empty_cart_page_for_a_new_visitor_creates_no_session_or_cart(client):
+    response = client.get(reverse("cart:detail"))
+    assert response.status_code == 200
+    assert "Your cart is empty." in response.content.decode()
+    assert response.context["CART_COUNT"] == 0
+    assert not Cart.objects.exists()
+
+
+def test_cart_count_without_session_or_user_is_zero():
+    from django.test import RequestFactory
+
+    from cart.selectors import cart_count
+
+    assert cart_count(RequestFactory().get("/")) == 0
