@@ -3,6 +3,7 @@
 The taxonomy (genders, sub-categories, article types, colours, ...) is whatever
 the active products say it is; nothing here lists its values.
 """
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -331,13 +332,35 @@ def _price_bands_and_total(base, product_filter):
     return bands, counts["total"]
 
 
+def _counts(base, product_filter, scope):
+    facets = [
+        _facet(base, facet_field, param, label, product_filter)
+        for facet_field, param, label in FACETS
+        if facet_field not in scope
+    ]
+    price_bands, total = _price_bands_and_total(base, product_filter)
+    return facets, price_bands, total
+
+
+def _landing_counts(base, product_filter, scope):
+    """The counts of a category or store page before any filter: the listings shoppers
+    open most, cached like the taxonomy tree they mirror."""
+    described = "&".join(f"{name}={getattr(value, 'pk', value)}" for name, value in sorted(scope.items()))
+    key = "main:landing-counts:" + hashlib.sha256(described.encode()).hexdigest()
+    counts = cache.get(key)
+    if counts is None:
+        counts = _counts(base, product_filter, scope)
+        cache.set(key, counts, CACHE_SECONDS)
+    return counts
+
+
 def product_listing(product_filter, *, scope=None, sort="newest", page_number=1, per_page=PER_PAGE):
     """One page of active products within `scope` (fixed model-field values such as the
     category path or a seller) narrowed by `product_filter`, with facet counts.
 
-    Each facet counts its values with every other active filter applied, so a count
-    says how many results ticking that value would add. Facets fixed by the scope are
-    not offered, and filter values for them are ignored.
+    Each facet counts its values with every other filter applied, so a count is the
+    number of results that value gives with the rest of the selection kept. Facets
+    fixed by the scope are not offered, and filter values for them are ignored.
     """
     scope = scope or {}
     product_filter = ProductFilter(
@@ -349,13 +372,13 @@ def product_listing(product_filter, *, scope=None, sort="newest", page_number=1,
     base = Product.objects.active().filter(**scope)
     if product_filter.text:
         base = _search(base, product_filter.text)
-    facets = [
-        _facet(base, facet_field, param, label, product_filter)
-        for facet_field, param, label in FACETS
-        if facet_field not in scope
-    ]
-    price_bands, total = _price_bands_and_total(base, product_filter)
+    if product_filter.text or product_filter.narrows:
+        facets, price_bands, total = _counts(base, product_filter, scope)
+    else:
+        facets, price_bands, total = _landing_counts(base, product_filter, scope)
     results = _order(base.filter(product_filter.q()), sort, product_filter.text)
+    # A cached total can trail new listings for a few minutes; get_page() keeps the
+    # page number in range whatever the count says.
     page = _CountedPaginator(results, per_page, total).get_page(page_number)
     return Listing(product_filter=product_filter, page=page, facets=facets, price_bands=price_bands, total=total)
 

@@ -216,6 +216,25 @@ def test_pagination_counts_without_an_extra_count_query(catalog, django_assert_n
     assert listing.page.number == 2
 
 
+def test_landing_counts_are_cached_and_filtered_counts_are_live(catalog, django_assert_num_queries):
+    selectors.product_listing(ProductFilter(), scope={"gender": "Men"})
+
+    with django_assert_num_queries(1):  # just the page
+        assert len(list(selectors.product_listing(ProductFilter(), scope={"gender": "Men"}).page)) == 4
+    with django_assert_num_queries(7):  # 5 facets, bands and total, the page
+        narrowed = selectors.product_listing(ProductFilter(values={"base_colour": ("Red",)}), scope={"gender": "Men"})
+        assert narrowed.total == 2 and len(list(narrowed.page)) == 2
+
+
+def test_landing_counts_are_kept_apart_per_scope(catalog, seller):
+    other = SellerFactory()
+    make(other)
+
+    assert selectors.product_listing(ProductFilter(), scope={"seller": seller}).total == 6
+    assert selectors.product_listing(ProductFilter(), scope={"seller": other}).total == 1
+    assert selectors.product_listing(ProductFilter(), scope={"gender": "Women"}).total == 2
+
+
 def test_a_page_past_the_end_shows_the_last_page(catalog):
     listing = selectors.product_listing(ProductFilter(), page_number=99, per_page=4)
 
