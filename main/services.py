@@ -19,6 +19,7 @@ import secrets  # noqa: E402
 
 from django.core.exceptions import ValidationError  # noqa: E402
 from django.db import IntegrityError, transaction  # noqa: E402
+from django.db.models import Q  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from main.images import CleanImage, clean_upload  # noqa: E402
@@ -54,9 +55,11 @@ def _store_photo(product, clean):
 
 
 def _delete_files(names):
+    """Delete photo files no listing refers to any more (imported listings may share one
+    file as photo and thumbnail)."""
     storage = Product._meta.get_field("image").storage
-    for name in names:
-        if name:
+    for name in set(filter(None, names)):
+        if not Product.objects.filter(Q(image=name) | Q(thumbnail=name)).exists():
             storage.delete(name)
 
 

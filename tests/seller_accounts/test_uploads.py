@@ -156,3 +156,19 @@ def _data():
     from tests.seller_accounts.test_products import _data as data
 
     return data()
+
+
+def test_a_file_another_listing_still_uses_is_kept(seller_a, settings, django_capture_on_commit_callbacks):
+    """Imported listings use one catalog file as photo and thumbnail; never delete a file in use."""
+    (settings.MEDIA_ROOT / "catalog").mkdir(parents=True)
+    (settings.MEDIA_ROOT / "catalog" / "1163.jpg").write_bytes(image_bytes())
+    first = Product.objects.create(seller=seller_a, sku="1163", image="catalog/1163.jpg", thumbnail="catalog/1163.jpg",
+                                   **{k: v for k, v in _data().items()})
+    Product.objects.create(seller=seller_a, sku="1163-copy", image="catalog/1163.jpg", thumbnail="catalog/1163.jpg",
+                           **{k: v for k, v in _data().items()})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_product(first, {}, photo=upload())
+    assert "catalog/1163.jpg" in stored_files(settings)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_product(Product.objects.get(sku="1163-copy"))
+    assert "catalog/1163.jpg" not in stored_files(settings)
