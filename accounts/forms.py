@@ -14,10 +14,8 @@ class BootstrapMixin:
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             widget = field.widget
-            if isinstance(widget, (forms.CheckboxInput,)):
+            if isinstance(widget, (forms.CheckboxInput, forms.RadioSelect, forms.CheckboxSelectMultiple)):
                 css = "form-check-input"
-            elif isinstance(widget, (forms.RadioSelect, forms.CheckboxSelectMultiple)):
-                css = ""
             elif isinstance(widget, forms.Select):
                 css = "form-select"
             else:
