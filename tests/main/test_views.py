@@ -88,6 +88,16 @@ def test_category_urls_encode_spaces():
     assert reverse("main:category", args=["Men", "Bottomwear", "Track Pants"]) == "/c/Men/Bottomwear/Track%20Pants/"
 
 
+def test_values_with_a_slash_or_percent_get_working_pages(client, seller):
+    # Sellers type taxonomy values freely; none may break a link or a page.
+    odd = ProductFactory(seller=seller, sub_category="Tops/Tees", article_type="100% Cotton")
+    url = reverse("main:category", args=["Men", "Tops/Tees", "100% Cotton"])
+
+    assert url == "/c/Men/Tops%252FTees/100%2525%20Cotton/"
+    assert skus_on(client.get(url)) == [odd.sku]
+    assert url in client.get(odd.get_absolute_url()).content.decode()
+
+
 @pytest.mark.parametrize("path, expected", [
     (["Men"], ["track_pants", "tee"]),
     (["Men", "Topwear"], ["tee"]),
