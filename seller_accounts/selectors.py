@@ -59,9 +59,10 @@ def seller_article_types(seller):
 
 
 def seller_low_stock(seller, limit=10):
+    """Listed products about to run out (sold-out ones are counted separately)."""
     return (
         seller_products(seller).active()
-        .filter(stock__lte=LOW_STOCK_THRESHOLD)
+        .filter(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD)
         .order_by("stock", "name")[:limit]
     )
 

@@ -67,7 +67,9 @@ def test_seller_cannot_open_a_second_store(client_a, seller_a):
 def test_dashboard_overview_lists_low_stock(client_a, seller_a):
     ProductFactory(seller=seller_a, name="Almost gone", stock=1)
     ProductFactory(seller=seller_a, name="Plenty", stock=50)
-    ProductFactory(seller=seller_a, name="Unlisted", stock=0, is_active=False)
+    ProductFactory(seller=seller_a, name="Sold out", stock=0)
+    ProductFactory(seller=seller_a, name="Unlisted", stock=2, is_active=False)
     response = client_a.get(reverse("seller_accounts:dashboard"))
     assert [p.name for p in response.context["low_stock"]] == ["Almost gone"]
-    assert response.context["product_count"] == 3 and response.context["active_count"] == 2
+    assert response.context["out_of_stock_count"] == 1
+    assert response.context["product_count"] == 4 and response.context["active_count"] == 3
