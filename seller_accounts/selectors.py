@@ -73,12 +73,18 @@ def seller_order_lines(seller):
     return OrderItem.objects.filter(seller=seller).select_related("order")
 
 
-def seller_orders(seller):
-    """Orders holding at least one of the seller's lines, with only those lines prefetched
-    (as `seller_lines`) and the seller's own share of the order annotated."""
+def seller_orders(seller, *, fulfilment=""):
+    """Orders holding at least one of the seller's lines (optionally one in the given
+    fulfilment status), with only the seller's lines prefetched (as `seller_lines`) and
+    the seller's own share of the order annotated."""
     lines = OrderItem.objects.filter(seller=seller).select_related("product").order_by("id")
+    orders = Order.objects.filter(items__seller=seller)
+    if fulfilment:
+        orders = Order.objects.filter(
+            pk__in=OrderItem.objects.filter(seller=seller, fulfilment_status=fulfilment).values("order_id")
+        ).filter(items__seller=seller)
     return (
-        Order.objects.filter(items__seller=seller)
+        orders
         .annotate(
             seller_line_count=Count("items", filter=Q(items__seller=seller)),
             seller_subtotal=Sum(

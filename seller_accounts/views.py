@@ -208,13 +208,9 @@ def product_price(request, sku):
 def order_list(request):
     seller = request.seller
     fulfilment = request.GET.get("fulfilment", "")
-    orders = selectors.seller_orders(seller)
-    if fulfilment in OrderItem.Fulfilment.values:
-        orders = orders.filter(
-            pk__in=selectors.seller_order_lines(seller).filter(fulfilment_status=fulfilment).values("order_id")
-        )
-    else:
+    if fulfilment not in OrderItem.Fulfilment.values:
         fulfilment = ""
+    orders = selectors.seller_orders(seller, fulfilment=fulfilment)
     page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "seller_accounts/order_list.html", {
         "seller": seller, "section": "orders", "page": page, "fulfilment": fulfilment,
