@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "cart",
     "ml",
     "experiments",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

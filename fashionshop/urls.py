@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("sell/", include("seller_accounts.urls")),
     path("cart/", include("cart.urls")),
+    path("dashboards/", include("dashboards.urls")),
     path("", include("experiments.urls")),
     path("", include("main.urls")),
 ]
