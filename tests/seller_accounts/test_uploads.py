@@ -172,3 +172,11 @@ def test_a_file_another_listing_still_uses_is_kept(seller_a, settings, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         services.delete_product(Product.objects.get(sku="1163-copy"))
     assert "catalog/1163.jpg" not in stored_files(settings)
+
+
+def test_edit_page_shows_the_current_photo(client_a, seller_a, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        product = services.create_product(seller_a, _data(), photo=upload())
+    Product.objects.filter(pk=product.pk).update(thumbnail="")  # a photo without a thumbnail still renders
+    html = client_a.get(reverse("seller_accounts:product_edit", args=[product.sku])).content.decode()
+    assert f'src="{product.image.url}"' in html and "Current photo" in html
