@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from cart.models import Cart, CartItem, Order, OrderItem
+from cart.services import set_line_fulfilment, set_line_payment
 from cart.workflow import IllegalTransition
 
 
@@ -43,9 +44,9 @@ class CartAdmin(admin.ModelAdmin):
 
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
-    form = OrderItemAdminForm
     raw_id_fields = ("product", "seller")
-    readonly_fields = ("sku", "product_name", "unit_price", "quantity")
+    # Statuses change on the line's own page, through the order services.
+    readonly_fields = ("sku", "product_name", "unit_price", "quantity", "fulfilment_status", "payment_status")
     extra = 0
 
 
@@ -70,6 +71,20 @@ class OrderItemAdmin(admin.ModelAdmin):
     search_fields = ("order__number", "sku", "product_name")
     list_select_related = ("order", "seller")
     raw_id_fields = ("order", "product", "seller")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Status moves go through the services, which restock cancelled lines
+        # and keep the order's status in step with its lines.
+        fulfilment, payment = obj.fulfilment_status, obj.payment_status
+        obj.fulfilment_status = form.initial["fulfilment_status"]
+        obj.payment_status = form.initial["payment_status"]
+        super().save_model(request, obj, form, change)
+        if fulfilment != obj.fulfilment_status:
+            set_line_fulfilment(obj, fulfilment)
+        if payment != obj.payment_status:
+            set_line_payment(obj, payment)
 
 
 @admin.register(CartItem)

@@ -53,3 +53,20 @@ def test_admin_refuses_an_illegal_fulfilment_move(staff_client):
     assert "cannot move from" in response.content.decode()
     line.refresh_from_db()
     assert line.fulfilment_status == OrderItem.Fulfilment.DELIVERED
+
+
+@pytest.mark.django_db
+def test_admin_status_change_goes_through_the_order_services(staff_client):
+    line = OrderItemFactory(quantity=2, product__stock=5)
+    url = reverse("admin:cart_orderitem_change", args=[line.pk])
+    page = staff_client.get(url)
+    data = {key: value for key, value in page.context["adminform"].form.initial.items() if value is not None}
+    data.update(fulfilment_status=OrderItem.Fulfilment.CANCELLED, order=line.order.pk,
+                seller=line.seller.pk, product=line.product.pk)
+    assert staff_client.post(url, data).status_code == 302
+    line.refresh_from_db()
+    line.product.refresh_from_db()
+    line.order.refresh_from_db()
+    assert line.fulfilment_status == OrderItem.Fulfilment.CANCELLED
+    assert line.product.stock == 7  # the cancelled units went back to stock
+    assert line.order.status == "cancelled"
