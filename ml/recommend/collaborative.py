@@ -180,6 +180,8 @@ class CollaborativeModel:
         self.popularity = Popularity(half_life_days)
         self.stats = {}
         self.train_seconds = None
+        # hybrid blend settings chosen on a validation split (evaluation.tune_hybrid)
+        self.blend = {}
 
     def fit(self, rows, attributes=None):
         from implicit.cpu.als import AlternatingLeastSquares
@@ -280,5 +282,5 @@ class CollaborativeModel:
     def summary(self):
         return {**self.stats, "factors": self.factors, "iterations": self.iterations,
                 "regularization": self.regularization, "alpha": self.alpha,
-                "event_weights": EVENT_WEIGHTS,
+                "event_weights": EVENT_WEIGHTS, "blend": self.blend or "defaults",
                 "train_seconds": round(self.train_seconds or 0.0, 2)}
