@@ -1,5 +1,18 @@
-"""Writes to the catalog."""
-from main.models import Interaction
+"""Writes to the catalog.
+
+Every photo passes main.images.clean_upload before anything is written; files
+written for a write that then fails are removed again, and files a write
+replaces are removed only after the transaction commits.
+"""
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from main.images import CleanImage, clean_upload
+from main.models import Interaction, Product
 
 
 def record_interaction(product, kind, user=None, session_key=""):
@@ -10,20 +23,6 @@ def record_interaction(product, kind, user=None, session_key=""):
         product=product, kind=kind, user=user, session_key=session_key or ""
     )
 
-
-# --- Listings written from the seller dashboard ----------------------------------
-# Every photo passes main.images.clean_upload before anything is written; files
-# written for a write that then fails are removed again, and files a write
-# replaces are removed only after the transaction commits.
-import secrets  # noqa: E402
-
-from django.core.exceptions import ValidationError  # noqa: E402
-from django.db import IntegrityError, transaction  # noqa: E402
-from django.db.models import Q  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from main.images import CleanImage, clean_upload  # noqa: E402
-from main.models import Product  # noqa: E402
 
 PRODUCT_FIELDS = (
     "name", "description", "price", "stock", "gender", "master_category", "sub_category",

@@ -10,12 +10,6 @@ from PIL import Image
 from tests.factories import OrderFactory, OrderItemFactory, ProductFactory, SellerFactory, UserFactory
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are created in almost every test here; the real hasher is slow on purpose."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def image_bytes(fmt="JPEG", size=(48, 32), colour=(200, 40, 40)):
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, format=fmt)
