@@ -1,15 +1,17 @@
 from django.http import Http404
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from main import selectors
 from main.forms import PhotoSearchForm, ProductFilterForm
 from main.models import Interaction
+from main.recommendations import product_page_sections
 from main.services import record_interaction
 
 PHOTO_MATCHES = 12
 
 
+@require_safe
 def home(request):
     return render(request, "main/home.html", {
         "new_arrivals": selectors.new_arrivals(),
@@ -35,6 +37,7 @@ def _listing_context(request, scope):
     }
 
 
+@require_safe
 def category(request, gender, sub_category=None, article_type=None):
     path = selectors.category_path(gender, sub_category, article_type)
     if path is None:
@@ -50,6 +53,7 @@ def category(request, gender, sub_category=None, article_type=None):
     return render(request, "main/product_list.html", context)
 
 
+@require_safe
 def search(request):
     context = _listing_context(request, scope={})
     text = context["listing"].product_filter.text
@@ -57,6 +61,7 @@ def search(request):
     return render(request, "main/product_list.html", context)
 
 
+@require_safe
 def seller_store(request, slug):
     seller = selectors.seller_by_slug(slug)
     if seller is None:
@@ -66,6 +71,7 @@ def seller_store(request, slug):
     return render(request, "main/product_list.html", context)
 
 
+@require_safe
 def product_detail(request, sku):
     product = selectors.product_for_page(sku)
     if product is None:
@@ -76,7 +82,10 @@ def product_detail(request, sku):
     record_interaction(
         product, Interaction.Kind.VIEW, user=request.user, session_key=request.session.session_key
     )
-    return render(request, "main/product_detail.html", {"product": product})
+    sections = product_page_sections(product, request)  # ML order, purchasable only, one query
+    return render(request, "main/product_detail.html", {
+        "product": product, "recommendation_sections": sections,
+        "recommendations": [p for section in sections for p in section.products]})
 
 
 @require_http_methods(["GET", "POST"])

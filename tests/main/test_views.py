@@ -263,6 +263,12 @@ def test_recommendations_slot_renders_only_when_given(track_pants):
     assert empty.strip() == ""
 
 
+def test_read_only_pages_refuse_posts(client, tee):
+    for url in (reverse("main:home"), reverse("main:search"), tee.get_absolute_url()):
+        assert client.post(url).status_code == 405
+    assert not Interaction.objects.exists()
+
+
 @pytest.mark.parametrize("sku", ["nope", "", "../etc"])
 def test_unknown_product_is_404(client, tee, sku):
     assert client.get(f"/p/{sku}/").status_code == 404
