@@ -1,0 +1,29 @@
+"""Write a simulated shopping history (clearly labelled) so recommenders have data.
+
+Simulated interactions carry a session key starting with "sim-" and belong to
+inactive users named "sim-shopper-N" without a usable password. Re-running
+replaces the previous simulated history; real interactions are never touched.
+"""
+from django.core.management.base import BaseCommand, CommandError
+
+from ml.management.recommendations import clear_simulated, simulate_shoppers
+
+
+class Command(BaseCommand):
+    help = "Replace the simulated shopper history (sim-* sessions) with a reproducible new one."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--shoppers", type=int, default=500)
+        parser.add_argument("--days", type=int, default=60)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--clear", action="store_true",
+                            help="only delete the simulated history")
+
+    def handle(self, *args, shoppers, days, seed, clear, **options):
+        if clear:
+            deleted = clear_simulated()
+            self.stdout.write(f"deleted {deleted} simulated interactions")
+            return
+        if shoppers < 1 or days < 1:
+            raise CommandError("--shoppers and --days must be at least 1")
+        simulate_shoppers(shoppers, days, seed, stdout=self.stdout)
