@@ -1,0 +1,188 @@
+"""Photo search as one self-contained artifact: encoder + embeddings + index.
+
+The `image-embeddings` artifact (in MODELS_DIR, through ml/artifacts.py)
+holds everything a query needs, so the query side always uses the very
+encoder that embedded the catalog:
+
+    encoder.pth        the encoder checkpoint used (absent for the ImageNet Lite0)
+    embeddings.npy     float32 (n, dim), unit rows, keyed by
+    skus.json          product skus, in the same order
+    index/             the usearch HNSW graph, for catalogs above ann.EXACT_MAX
+    added/<sku>.npz    products added after the build (index_product), no rebuild
+    card.json          encoder, colour weight, counts, failures, metrics
+
+Plain Python: no Django here.
+"""
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ml.ann import EXACT_MAX, VectorIndex
+from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
+
+from .encoders import WeightsUnavailable, load_checkpoint, load_encoder
+from .extract import encoder_fingerprint, extract
+
+log = logging.getLogger("ml")
+
+ARTIFACT = "image-embeddings"
+ENCODER_FILE = "encoder.pth"
+EMBEDDINGS_FILE = "embeddings.npy"
+SKUS_FILE = "skus.json"
+INDEX_DIR = "index"
+ADDED_DIR = "added"
+
+# Weight of the colour histogram next to the CNN features, chosen on the
+# validation split (queries = val photos, catalog = train photos); see
+# docs/ml/vision.md for the sweep.
+DEFAULT_COLOUR_WEIGHT = 0.5
+
+
+def build(models_dir, items, encoder, checkpoint=None, backend="auto", batch_size=64,
+          progress=True, extra_card=None, stop_after=None):
+    """Embed `items` [(sku, image)] (resumably) and save a new `image-embeddings` version.
+
+    `checkpoint` is the encoder's weights file, copied into the artifact.
+    Partial work lives in MODELS_DIR/image-embeddings/.work-<fingerprint>/ and
+    is removed once the version is saved. Returns the version folder, or
+    None if `stop_after` interrupted the run.
+    """
+    fingerprint = encoder_fingerprint(encoder)
+    work = Path(models_dir) / ARTIFACT / f".work-{fingerprint}"
+    items = list(items)
+    skus, vectors, failed = extract(items, encoder, work, batch_size=batch_size,
+                                    progress=progress, stop_after=stop_after)
+    if stop_after is not None and len(skus) + len(failed) < len(items):
+        return None
+    if not skus:
+        raise ArtifactError("no product photo could be embedded")
+    if backend == "auto":
+        backend = "exact" if len(skus) <= EXACT_MAX else "hnsw"
+
+    def write(folder):
+        np.save(folder / EMBEDDINGS_FILE, vectors.astype(np.float32))
+        (folder / SKUS_FILE).write_text(json.dumps(skus), encoding="utf-8")
+        if checkpoint:
+            shutil.copyfile(checkpoint, folder / ENCODER_FILE)
+        if backend == "hnsw":
+            VectorIndex.build(skus, vectors, backend="hnsw").save(folder / INDEX_DIR)
+
+    card = {
+        "data": f"{len(skus)} product photos",
+        "count": len(skus),
+        "failed": failed[:200],
+        "failed_count": len(failed),
+        "encoder": {**encoder.describe(), "kind": encoder.name,
+                    "checkpoint": ENCODER_FILE if checkpoint else None,
+                    "fingerprint": fingerprint},
+        "backend": backend,
+        "versions": library_versions("torch", "torchvision", "timm", "usearch", "numpy"),
+        **(extra_card or {}),
+    }
+    folder = save_version(models_dir, ARTIFACT, card, write)
+    shutil.rmtree(work, ignore_errors=True)
+    return folder
+
+
+class ImageSearch:
+    """A loaded `image-embeddings` version: search, add, predict."""
+
+    def __init__(self, encoder, index, card, folder=None):
+        self.encoder = encoder
+        self.index = index
+        self.card = card
+        self.folder = Path(folder) if folder else None
+
+    @classmethod
+    def load(cls, models_dir, fast=True):
+        """The served version; ArtifactError if it is missing or corrupt."""
+        folder = current_folder(models_dir, ARTIFACT)
+        card = load_card(folder)
+        try:
+            info = card["encoder"]
+            colour_weight = float(info.get("colour_weight", 0.0))
+            if info.get("checkpoint"):
+                encoder = load_checkpoint(folder / info["checkpoint"], colour_weight=colour_weight,
+                                          fast=fast)
+            else:
+                encoder = load_encoder(info["kind"], colour_weight=colour_weight, fast=fast)
+        except (KeyError, TypeError, ValueError, WeightsUnavailable) as exc:
+            raise ArtifactError(f"{ARTIFACT}: cannot load its encoder: {exc}") from exc
+        try:
+            if card.get("backend") == "hnsw":
+                index = VectorIndex.load(folder / INDEX_DIR)
+            else:
+                skus = json.loads((folder / SKUS_FILE).read_text(encoding="utf-8"))
+                vectors = np.load(folder / EMBEDDINGS_FILE, allow_pickle=False)
+                index = VectorIndex.build(skus, vectors, backend="exact")
+        except ArtifactError:
+            raise
+        except Exception as exc:
+            raise ArtifactError(f"{ARTIFACT}: cannot load embeddings from {folder}: {exc}") from exc
+        if index.dim != encoder.dim:
+            raise ArtifactError(f"{ARTIFACT}: index dim {index.dim} != encoder dim {encoder.dim}")
+        search = cls(encoder, index, card, folder)
+        search._load_added()
+        return search
+
+    def _added_dir(self):
+        return self.folder / ADDED_DIR if self.folder else None
+
+    def _load_added(self):
+        folder = self._added_dir()
+        if not folder or not folder.is_dir():
+            return
+        for path in sorted(folder.glob("*.npz")):
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    self.index.add([str(data["sku"])], data["vector"][None, :])
+            except Exception as exc:
+                log.warning("ignoring unreadable added embedding %s: %s", path, exc)
+
+    # ----------------------------------------------------------------- queries
+
+    def embed(self, image):
+        """Embedding of one image (path, file, bytes or PIL). Raises ImageError."""
+        return self.encoder.embed([image])[0]
+
+    def similar_to_image(self, image, k=10, allowed=None, exclude=None):
+        return self.index.search(self.embed(image), k, allowed=allowed, exclude=exclude)
+
+    def similar_to_sku(self, sku, k=10, allowed=None):
+        vector = self.index.vector(sku)
+        if vector is None:
+            return []
+        sku = str(sku)
+        return self.index.search(vector, k, allowed=allowed, exclude=lambda s: s == sku)
+
+    def predict(self, image, top=3):
+        return self.encoder.predict([image], top=top)[0]
+
+    def add(self, sku, image):
+        """Embed one product photo and add it to the index without a rebuild.
+
+        The vector is also written to added/<sku-hash>.npz inside the served
+        version, so processes that load later see it too.
+        """
+        vector = self.embed(image)
+        self.index.add([str(sku)], vector[None, :])
+        folder = self._added_dir()
+        if folder:
+            folder.mkdir(exist_ok=True)
+            name = hashlib.sha1(str(sku).encode()).hexdigest()[:20] + ".npz"
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".add-", suffix=".npz")
+            os.close(fd)
+            np.savez(tmp, sku=np.asarray(str(sku)), vector=vector.astype(np.float32))
+            os.replace(tmp, folder / name)
+        return vector
+
+    def status(self):
+        return {"version": self.card.get("version"), "count": len(self.index),
+                "encoder": self.card.get("encoder", {}).get("kind"),
+                "backend": self.index.backend, "dim": self.index.dim}
