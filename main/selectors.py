@@ -26,8 +26,8 @@ CACHE_SECONDS = 300
 PER_PAGE = 24
 NEW_ARRIVALS = 12
 FEATURED_PER_GENDER = 4
-# The SQLite fallback builds one OR of icontains per word; a paragraph pasted into
-# the search box should not become a query with hundreds of LIKEs.
+# The fallback search (any database but PostgreSQL) ORs icontains over the fields for
+# each word; a paragraph pasted into the search box should not become hundreds of LIKEs.
 MAX_SEARCH_WORDS = 8
 
 # (model field, GET parameter, label), in the order the filter panel shows them.
@@ -55,7 +55,7 @@ _ORDERINGS = {
     "price_desc": ("-price", "-id"),
     "name": ("name", "id"),
 }
-# What the SQLite fallback matches each search word against.
+# What the fallback search matches each word against.
 _SEARCH_FIELDS = (
     "name", "article_type", "sub_category", "master_category", "base_colour", "gender", "usage",
 )
