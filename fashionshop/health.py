@@ -23,6 +23,7 @@ def healthz(request):
     except DatabaseError as exc:
         log.error("health check: database unreachable: %s", exc)
         database = "unreachable"
+        connection.close_if_unusable_or_obsolete()  # reconnect on the next request
     body = {
         "status": "ok" if database == "ok" else "error",
         "version": __version__,
