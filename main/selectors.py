@@ -174,10 +174,11 @@ def _build_featured_categories(per_gender):
 
 def featured_categories(per_gender=FEATURED_PER_GENDER):
     """The largest article types of every gender, each with a representative photo."""
-    featured = cache.get(FEATURED_CACHE_KEY)
+    key = f"{FEATURED_CACHE_KEY}:{per_gender}"
+    featured = cache.get(key)
     if featured is None:
         featured = _build_featured_categories(per_gender)
-        cache.set(FEATURED_CACHE_KEY, featured, CACHE_SECONDS)
+        cache.set(key, featured, CACHE_SECONDS)
     return featured
 
 
