@@ -1,0 +1,246 @@
+"""Image encoders, preprocessing, extraction and the photo-search artifact.
+
+Only tiny random-weight networks and synthetic images: no network, no
+shipped checkpoint, no trained artifacts.
+"""
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ml.artifacts import ArtifactError
+from ml.vision import search as image_search
+from ml.vision.colour import DIM as COLOUR_DIM
+from ml.vision.colour import colour_histograms
+from ml.vision.encoders import (ImageEncoder, TinyCNN, WeightsUnavailable, load_checkpoint,
+                                load_encoder, save_checkpoint)
+from ml.vision.extract import extract
+from ml.vision.preprocess import ImageError, Preprocess, open_image, to_uint8
+
+SPEC = Preprocess(height=32, width=24)
+
+
+def photo(colour=(200, 30, 30), size=(24, 32), seed=None):
+    """A product-like photo: a coloured block on white, optionally with noise."""
+    image = Image.new("RGB", size, (255, 255, 255))
+    w, h = size
+    block = Image.new("RGB", (w // 2, h // 2), colour)
+    image.paste(block, (w // 4, h // 4))
+    if seed is not None:
+        rng = np.random.default_rng(seed)
+        arr = np.asarray(image).astype(np.int16) + rng.integers(-20, 20, (h, w, 3))
+        image = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
+    return image
+
+
+def jpeg_bytes(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def tiny_encoder(classes=(), colour_weight=0.0, dim=16):
+    torch.manual_seed(0)
+    return ImageEncoder(TinyCNN(dim=dim, num_classes=len(classes)), SPEC, "tiny",
+                        classes=classes, colour_weight=colour_weight, source="random")
+
+
+# ------------------------------------------------------------------ preprocessing
+
+def test_preprocessing_is_deterministic_and_letterboxes_any_shape():
+    a = to_uint8(photo(), SPEC)
+    b = to_uint8(jpeg_bytes(photo()), SPEC)
+    assert a.shape == (3, 32, 24) and a.dtype == torch.uint8
+    assert torch.equal(a, to_uint8(photo(), SPEC))
+    assert b.shape == a.shape
+    wide = to_uint8(photo(size=(100, 20)), SPEC)   # padded with white, not stretched
+    assert wide.shape == (3, 32, 24)
+    assert int(wide[:, 0, :].min()) == 255
+    grey = to_uint8(Image.new("L", (30, 40), 128), SPEC)
+    assert grey.shape == (3, 32, 24)
+
+
+def test_unreadable_images_raise_image_error(tmp_path):
+    truncated = jpeg_bytes(photo(size=(120, 160), seed=1))[:300]
+    with pytest.raises(ImageError):
+        open_image(b"this is not an image")
+    with pytest.raises(ImageError):
+        open_image(truncated)
+    with pytest.raises(ImageError):
+        open_image(tmp_path / "missing.jpg")
+    with pytest.raises(ImageError):
+        open_image(io.BytesIO(b""))
+
+
+# ------------------------------------------------------------------ encoders
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("colour_weight", [0.0, 0.5])
+def test_embeddings_have_unit_norm_and_the_advertised_shape(fast, colour_weight):
+    encoder = tiny_encoder(colour_weight=colour_weight)
+    encoder.fast = fast
+    vectors = encoder.embed([photo(), photo((20, 20, 200)), jpeg_bytes(photo(seed=3))])
+    assert vectors.shape == (3, 16 + (COLOUR_DIM if colour_weight else 0))
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_bf16_features_stay_close_to_fp32():
+    encoder = tiny_encoder()
+    batch = encoder.load_uint8([photo(seed=i) for i in range(4)])
+    encoder.fast = True
+    fast = encoder.embed_uint8(batch)
+    encoder.fast = False
+    slow = encoder.embed_uint8(batch)
+    assert (fast * slow).sum(axis=1).min() > 0.98
+
+
+def test_colour_descriptor_separates_colours_and_ignores_white_background():
+    red, red2, blue = (to_uint8(p, SPEC) for p in (photo((200, 30, 30)), photo((190, 40, 35)),
+                                                    photo((30, 30, 200))))
+    hist = colour_histograms(torch.stack([red, red2, blue]))
+    np.testing.assert_allclose(hist.norm(dim=1).numpy(), 1.0, atol=1e-5)
+    assert float(hist[0] @ hist[1]) > 0.9 > float(hist[0] @ hist[2])
+    white = colour_histograms(to_uint8(Image.new("RGB", (24, 32), "white"), SPEC)[None])
+    assert torch.isfinite(white).all() and float(white.norm()) == pytest.approx(1.0)
+
+
+def test_checkpoint_roundtrip_predicts_top3_with_probabilities(tmp_path):
+    classes = ["Shirts", "Jeans", "Watches", "Sandals"]
+    network = TinyCNN(dim=16, num_classes=len(classes))
+    path = save_checkpoint(tmp_path / "tiny.pth", network, "tiny", SPEC, classes=classes,
+                           extra={"dim": 16})
+    encoder = load_checkpoint(path)
+    assert encoder.can_classify and encoder.dim == 16
+    top = encoder.predict([photo()])[0]
+    assert [c for c, _ in top] and len(top) == 3
+    assert set(c for c, _ in top) <= set(classes)
+    probs = [p for _, p in top]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
+    # fp16 storage: the reloaded network gives (nearly) the same embedding.
+    original = ImageEncoder(network, SPEC, "tiny", fast=False).embed([photo()])
+    assert float((original * load_checkpoint(path, fast=False).embed([photo()])).sum()) > 0.999
+
+
+def test_missing_or_corrupt_checkpoint_raises_weights_unavailable(tmp_path):
+    with pytest.raises(WeightsUnavailable):
+        load_checkpoint(tmp_path / "nope.pth")
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(WeightsUnavailable):
+        load_checkpoint(bad)
+    torch.save({"something": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(WeightsUnavailable):
+        load_checkpoint(tmp_path / "other.pth")
+    with pytest.raises(WeightsUnavailable):
+        load_encoder("no-such-encoder")
+
+
+def test_resnet50_resolution_never_downloads(monkeypatch, tmp_path):
+    monkeypatch.setattr("ml.vision.encoders.torchvision_cached_resnet50_state", lambda: (None, None))
+    monkeypatch.setattr("ml.vision.encoders.SHIPPED_CHECKPOINT", tmp_path / "absent.pth")
+    with pytest.raises(WeightsUnavailable):
+        load_encoder("resnet50")
+    # A caller's checkpoint comes next in the order.
+    path = save_checkpoint(tmp_path / "tiny.pth", TinyCNN(), "tiny", SPEC, extra={"dim": 16})
+    assert load_encoder("resnet50", checkpoint=path).name == "tiny"
+
+
+# ------------------------------------------------------------------ extraction
+
+def catalog(n=10):
+    rng = np.random.default_rng(0)
+    return [(f"SKU{i}", photo(tuple(int(c) for c in rng.integers(0, 255, 3)), seed=i))
+            for i in range(n)]
+
+
+def test_interrupted_extraction_resumes_to_the_same_result(tmp_path):
+    encoder = tiny_encoder()
+    items = catalog(10) + [("BROKEN", b"not an image")]
+    skus_full, vectors_full, failed_full = extract(items, encoder, tmp_path / "full",
+                                                   batch_size=3, progress=False)
+    assert failed_full == ["BROKEN"] and len(skus_full) == 10
+
+    work = tmp_path / "resumed"
+    extract(items, encoder, work, batch_size=3, progress=False, stop_after=2)
+    assert len(list(work.glob("part-*.npz"))) == 2
+    calls = []
+    original = encoder.embed_uint8
+    encoder.embed_uint8 = lambda batch: calls.append(len(batch)) or original(batch)
+    skus, vectors, failed = extract(items, encoder, work, batch_size=3, progress=False)
+    assert sum(calls) == 4          # only the 5 photos not yet done, one of them broken
+    order = np.argsort(skus)
+    full_order = np.argsort(skus_full)
+    assert [skus[i] for i in order] == [skus_full[i] for i in full_order]
+    np.testing.assert_allclose(vectors[order], vectors_full[full_order], atol=1e-6)
+    assert failed == ["BROKEN"]
+    # A third run has nothing left to do.
+    calls.clear()
+    extract(items, encoder, work, batch_size=3, progress=False)
+    assert calls == []
+
+
+def test_extraction_restarts_when_the_encoder_changes(tmp_path):
+    items = catalog(4)
+    extract(items, tiny_encoder(), tmp_path, batch_size=2, progress=False)
+    skus, vectors, _ = extract(items, tiny_encoder(colour_weight=0.5), tmp_path, batch_size=2,
+                               progress=False)
+    assert vectors.shape == (4, 16 + COLOUR_DIM)
+
+
+# ------------------------------------------------------------------ the artifact
+
+def build_artifact(models_dir, n=12, backend="auto"):
+    classes = ["Shirts", "Jeans", "Watches"]
+    ckpt = save_checkpoint(models_dir.parent / "enc.pth", TinyCNN(num_classes=3), "tiny", SPEC,
+                           classes=classes, extra={"dim": 16})
+    encoder = load_checkpoint(ckpt, colour_weight=0.5)
+    items = catalog(n)
+    folder = image_search.build(models_dir, items, encoder, checkpoint=ckpt, backend=backend,
+                                progress=False)
+    return folder, items
+
+
+@pytest.mark.parametrize("backend", ["exact", "hnsw"])
+def test_built_artifact_finds_the_same_photo_and_adds_without_rebuild(tmp_path, backend):
+    models = tmp_path / "models"
+    folder, items = build_artifact(models, backend=backend)
+    card = json.loads((folder / "card.json").read_text())
+    assert card["count"] == 12 and card["encoder"]["colour_weight"] == 0.5
+    assert not list((models / image_search.ARTIFACT).glob(".work-*"))   # cleaned up
+
+    search = image_search.ImageSearch.load(models)
+    results = search.similar_to_image(items[4][1], k=3)
+    assert results[0][0] == "SKU4" and len(results) == 3
+    assert search.similar_to_image(items[4][1], k=3, allowed={"SKU1", "SKU2"})[0][0] in {"SKU1", "SKU2"}
+    assert "SKU4" not in [s for s, _ in search.similar_to_sku("SKU4", k=5)]
+    assert search.similar_to_sku("UNKNOWN", k=5) == []
+    assert len(search.predict(items[0][1])) == 3
+
+    new_photo = photo((10, 200, 10), seed=99)
+    search.add("NEW", new_photo)
+    assert search.similar_to_image(new_photo, k=1)[0][0] == "NEW"
+    again = image_search.ImageSearch.load(models)    # another process sees the addition
+    assert again.similar_to_image(new_photo, k=1)[0][0] == "NEW"
+    assert len(again.index) == 13
+
+
+def test_missing_or_corrupt_artifact_raises_artifact_error(tmp_path):
+    models = tmp_path / "models"
+    with pytest.raises(ArtifactError):
+        image_search.ImageSearch.load(models)
+    folder, _ = build_artifact(models)
+    (folder / image_search.EMBEDDINGS_FILE).write_bytes(b"\x93NUMPY broken")
+    with pytest.raises(ArtifactError):
+        image_search.ImageSearch.load(models)
+    folder, _ = build_artifact(models)
+    (folder / image_search.ENCODER_FILE).write_bytes(b"garbage")
+    with pytest.raises(ArtifactError):
+        image_search.ImageSearch.load(models)
+    folder, _ = build_artifact(models)
+    (folder / "card.json").write_text("{not json")
+    with pytest.raises(ArtifactError):
+        image_search.ImageSearch.load(models)
