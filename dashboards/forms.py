@@ -27,6 +27,10 @@ class SalesFilterForm(forms.Form):
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     period = forms.ChoiceField(choices=PERIODS, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.notes = []
+
     def clean(self):
         cleaned = super().clean()
         if self.errors:
@@ -37,7 +41,12 @@ class SalesFilterForm(forms.Form):
             raise forms.ValidationError("The start date is after the end date.")
         if (end - start).days >= MAX_DAYS:
             raise forms.ValidationError(f"Choose a range of at most {MAX_DAYS} days.")
-        cleaned.update(start=start, end=end, period=cleaned.get("period") or default_period(start, end))
+        period = cleaned.get("period") or default_period(start, end)
+        if period == "day" and (end - start).days >= DAILY_MAX_DAYS:
+            # Hundreds of daily rows make an unreadable chart and a slow page.
+            period = "week"
+            self.notes.append(f"Days are shown for ranges up to {DAILY_MAX_DAYS} days; this one is shown per week.")
+        cleaned.update(start=start, end=end, period=period)
         return cleaned
 
     def date_range(self):

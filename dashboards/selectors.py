@@ -14,11 +14,12 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, DateField, DecimalField, F, Max, Q, Sum, Value
-from django.db.models.functions import Coalesce, Trunc
+from django.db.models import Count, DecimalField, F, Max, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cart.models import OrderItem
+from dashboards.periods import local_period
 from main.models import Product
 from ml import artifacts
 from seller_accounts.selectors import LOW_STOCK_THRESHOLD
@@ -74,8 +75,8 @@ def period_starts(start, end, period):
     return starts
 
 
-def _bucket(period):
-    return Trunc("order__created_at", period, output_field=DateField())
+def _bucket(lines, start, end, period):
+    return local_period(lines, "order__created_at", period, *_bounds(start, end))
 
 
 def _taxonomy(field):
@@ -86,7 +87,7 @@ def sales_over_time(lines, start, end, period):
     """[{"period", "revenue", "units", "orders"}] for every bucket, zeros included."""
     rows = {
         row["period"]: row
-        for row in lines.annotate(period=_bucket(period)).values("period").order_by()
+        for row in lines.annotate(period=_bucket(lines, start, end, period)).values("period").order_by()
         .annotate(revenue=REVENUE, units=Sum("quantity"), orders=Count("order", distinct=True))
     }
     empty = {"revenue": 0, "units": 0, "orders": 0}
@@ -98,23 +99,36 @@ def sales_by_over_time(lines, field, start, end, period):
     starts = period_starts(start, end, period)
     position = {day: i for i, day in enumerate(starts)}
     series = {}
-    for row in (lines.annotate(period=_bucket(period), group=_taxonomy(field))
+    for row in (lines.annotate(period=_bucket(lines, start, end, period), group=_taxonomy(field))
                 .values("period", "group").order_by().annotate(revenue=REVENUE)):
         values = series.setdefault(row["group"], [0] * len(starts))
         values[position[row["period"]]] += row["revenue"]
     return dict(sorted(series.items(), key=lambda item: (-sum(item[1]), item[0])))
 
 
-def sales_by(lines, field, top=TOP_GROUPS):
-    """[{"group", "revenue", "units"}] of one taxonomy field, the smallest folded into OTHER."""
-    rows = list(lines.annotate(group=_taxonomy(field)).values("group").order_by()
-                .annotate(revenue=REVENUE, units=Sum("quantity")))
-    rows.sort(key=lambda row: (-row["revenue"], row["group"]))
+def fold_top(totals, top=TOP_GROUPS):
+    """[{"group", "revenue", "units"}] largest first, the smallest folded into OTHER."""
+    rows = sorted(({"group": group, **values} for group, values in totals.items()),
+                  key=lambda row: (-row["revenue"], row["group"]))
     if len(rows) > top:
         rest = rows[top - 1:]
         rows = rows[:top - 1] + [{"group": OTHER, "revenue": sum(r["revenue"] for r in rest),
                                   "units": sum(r["units"] for r in rest)}]
     return rows
+
+
+def sales_by_taxonomy(lines, fields=BREAKDOWN_FIELDS):
+    """{field: fold_top rows} for each taxonomy field, from one grouped query, so the
+    join to the product table (the costly part) is made once for all breakdowns."""
+    totals = {field: {} for field in fields}
+    for row in (lines.annotate(**{f"t_{field}": _taxonomy(field) for field in fields})
+                .values(*(f"t_{field}" for field in fields)).order_by()
+                .annotate(revenue=REVENUE, units=Sum("quantity"))):
+        for field in fields:
+            group = totals[field].setdefault(row[f"t_{field}"], {"revenue": 0, "units": 0})
+            group["revenue"] += row["revenue"]
+            group["units"] += row["units"]
+    return {field: fold_top(groups) for field, groups in totals.items()}
 
 
 def sales_totals(series):
@@ -137,41 +151,51 @@ def sales_report(start, end, period, seller=None):
     report = {"period": period, "series": series, "totals": sales_totals(series)}
     if seller is None:
         report["by_gender_over_time"] = sales_by_over_time(lines, "gender", start, end, period)
-        report["by_gender"] = sales_by(lines, "gender")
-        report["by_sub_category"] = sales_by(lines, "sub_category")
+        breakdowns = sales_by_taxonomy(lines)
     else:
         report["top_products"] = top_products(lines)
-    report["by_article_type"] = sales_by(lines, "article_type")
+        breakdowns = sales_by_taxonomy(lines, ("article_type",))
+    report.update({f"by_{field}": rows for field, rows in breakdowns.items()})
     return report
 
 
 # Catalog -------------------------------------------------------------------
 
 def catalog_report():
-    """Listed (active) products by gender and category, and their stock health."""
-    active = Product.objects.active()
-    by_gender = list(active.values("gender").order_by().annotate(products=Count("id"))
-                     .order_by("-products", "gender"))
-    by_category = list(
-        active.values("master_category", "sub_category").order_by()
-        .annotate(products=Count("id"),
-                  sold_out=Count("id", filter=Q(stock=0)),
-                  low=Count("id", filter=Q(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD)))
-        .order_by("master_category", "-products", "sub_category")
+    """Listed (active) products by gender and category, and their stock health.
+
+    One grouped scan of the product table; every breakdown is summed from its rows.
+    """
+    active = Q(is_active=True)
+    rows = list(
+        Product.objects.values("gender", "master_category", "sub_category").order_by()
+        .annotate(products=Count("id", filter=active),
+                  sold_out=Count("id", filter=active & Q(stock=0)),
+                  low=Count("id", filter=active & Q(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD)),
+                  inactive=Count("id", filter=~active))
     )
-    masters = {}
-    for row in by_category:
-        master = masters.setdefault(row["master_category"], {
-            "master_category": row["master_category"], "products": 0, "sold_out": 0, "low": 0})
-        for key in ("products", "sold_out", "low"):
-            master[key] += row[key]
-    by_master = sorted(masters.values(), key=lambda row: (-row["products"], row["master_category"]))
-    stock = {key: sum(row[key] for row in by_master) for key in ("products", "sold_out", "low")}
+    counts = ("products", "sold_out", "low")
+
+    def total(keys):
+        groups = {}
+        for row in rows:
+            if row["products"]:
+                group = groups.setdefault(tuple(row[k] for k in keys),
+                                          {**{k: row[k] for k in keys}, **dict.fromkeys(counts, 0)})
+                for count in counts:
+                    group[count] += row[count]
+        return list(groups.values())
+
+    by_gender = sorted(total(["gender"]), key=lambda r: (-r["products"], r["gender"]))
+    by_master = sorted(total(["master_category"]), key=lambda r: (-r["products"], r["master_category"]))
+    by_category = sorted(total(["master_category", "sub_category"]),
+                         key=lambda r: (r["master_category"], -r["products"], r["sub_category"]))
+    stock = {count: sum(row[count] for row in by_master) for count in counts}
     stock["in_stock"] = stock["products"] - stock["sold_out"] - stock["low"]
     return {
-        "by_gender": by_gender, "by_category": by_category, "by_master": by_master,
-        "stock": stock, "inactive": Product.objects.filter(is_active=False).count(),
-        "low_stock_threshold": LOW_STOCK_THRESHOLD,
+        "by_gender": [{"gender": r["gender"], "products": r["products"]} for r in by_gender],
+        "by_category": by_category, "by_master": by_master, "stock": stock,
+        "inactive": sum(row["inactive"] for row in rows), "low_stock_threshold": LOW_STOCK_THRESHOLD,
     }
 
 

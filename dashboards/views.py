@@ -15,6 +15,8 @@ from seller_accounts.permissions import seller_required
 def _date_range(request):
     form = SalesFilterForm(request.GET or None)
     start, end, period = form.date_range()
+    for note in form.notes:
+        messages.info(request, note)
     if form.is_bound and not form.is_valid():
         messages.warning(request, "That date range was ignored: "
                          + " ".join(e for errors in form.errors.values() for e in errors)

@@ -148,3 +148,12 @@ def test_model_health_shows_override_rates_and_click_through(staff_client):
     response = staff_client.get(reverse("dashboards:models"))
     assert {row["field"]: row["rate"] for row in response.context["overrides"]} == {
         "article_type": 1.0, "gender": 0.0}
+
+
+@pytest.mark.django_db
+def test_long_daily_ranges_are_shown_per_week(staff_client):
+    response = staff_client.get(reverse("dashboards:sales"),
+                                {"start": "2024-01-01", "end": "2024-12-31", "period": "day"})
+    assert response.status_code == 200
+    assert response.context["period"] == "week"
+    assert "shown per week" in response.content.decode()
