@@ -171,3 +171,147 @@ def recommendations_status():
                             "version": current_version(models_dir(), artifact.name),
                             **({"error": artifact.error} if artifact.error else {})}
             for artifact in (_recommender_content, _recommender_collaborative)}
+
+
+# --- visual search ---
+# Photo search, "visually similar" and the seller form's article-type second
+# opinion (ml/vision/, ml/ann.py). Every function here returns an empty answer
+# (and logs) on a missing or corrupt artifact or an unreadable photo; none raises.
+# Results are active, in-stock products only unless the caller passes
+# `allowed_skus` (then exactly those may appear).
+import logging as _logging  # noqa: E402
+import threading as _threading  # noqa: E402
+
+_vision_log = _logging.getLogger("ml")
+_image_index_lock = _threading.Lock()
+VISUAL_OVERFETCH = 4
+
+
+def _load_image_search():
+    from ml.vision.search import ImageSearch
+
+    return ImageSearch.load(models_dir())
+
+
+def _load_image_classifier():
+    """The served index's encoder if it has a head, else the configured/trained/shipped one."""
+    search = _image_search.get()
+    if search is not None and search.encoder.can_classify:
+        return search.encoder
+    from ml.management.image_search import encoder_checkpoint
+    from ml.vision.encoders import load_checkpoint
+
+    checkpoint = encoder_checkpoint()
+    if checkpoint is None:
+        raise FileNotFoundError("no fine-tuned image checkpoint: run `manage.py train_image_model`")
+    encoder = load_checkpoint(checkpoint)
+    if not encoder.can_classify:
+        raise ValueError(f"{checkpoint} has no article-type head")
+    return encoder
+
+
+_image_search = _register("image-embeddings", _load_image_search)
+_image_classifier = _register("image-classifier", _load_image_classifier)
+
+
+def _visual_safely(what, call):
+    from ml.vision.preprocess import ImageError
+
+    try:
+        return call()
+    except ImageError as exc:
+        _vision_log.warning("visual search: %s got an unreadable photo: %s", what, exc)
+    except Exception:  # visual search is optional: log, never break the page
+        _vision_log.exception("visual search: %s failed, showing none", what)
+    return []
+
+
+def _purchasable_only(search_fn, k):
+    """Run search_fn(n, allowed) keeping active in-stock products, with one query per try."""
+    from main.models import Product
+
+    ranked = search_fn(k * VISUAL_OVERFETCH, None)
+    purchasable = set(Product.objects.purchasable().filter(sku__in=[s for s, _ in ranked])
+                      .values_list("sku", flat=True))
+    results = [(s, score) for s, score in ranked if s in purchasable][:k]
+    if len(results) < k and len(ranked) == k * VISUAL_OVERFETCH:
+        allowed = set(Product.objects.purchasable().values_list("sku", flat=True))
+        results = search_fn(k, allowed)
+    return results
+
+
+def similar_to_image(image, k=10, allowed_skus=None):
+    """[(sku, cosine)] of the products whose photos look most like `image`.
+
+    `image`: an uploaded file, a path, bytes or a PIL image.
+    """
+    def run():
+        search = _image_search.get()
+        if search is None or k < 1:
+            return []
+        vector = search.embed(image)
+        if allowed_skus is not None:
+            return search.index.search(vector, k, allowed=allowed_skus)
+        return _purchasable_only(lambda n, allowed: search.index.search(vector, n, allowed=allowed), k)
+    return _visual_safely("similar_to_image", run)
+
+
+def visually_similar(sku, k=8, allowed_skus=None):
+    """[(sku, cosine)] of products that look like product `sku` (never itself)."""
+    def run():
+        search = _image_search.get()
+        if search is None or k < 1:
+            return []
+        if allowed_skus is not None:
+            return search.similar_to_sku(sku, k, allowed=allowed_skus)
+        return _purchasable_only(lambda n, allowed: search.similar_to_sku(sku, n, allowed=allowed), k)
+    return _visual_safely("visually_similar", run)
+
+
+def visual_neighbours(sku, k):
+    """Hook the recommender hybrid blends in: visually similar products of `sku`."""
+    return visually_similar(sku, k)
+
+
+def predict_article_type_from_image(image, top=3):
+    """[(article_type, probability)], most likely first: the seller form's second opinion."""
+    def run():
+        encoder = _image_classifier.get()
+        if encoder is None:
+            return []
+        return encoder.predict([image], top=top)[0]
+    return _visual_safely("predict_article_type_from_image", run)
+
+
+def index_product(product):
+    """Embed `product`'s photo and add it to the served index (no rebuild). True if added.
+
+    Call it after commit when a product is created or its photo changes.
+    """
+    def run():
+        search = _image_search.get()
+        if search is None or not product.image:
+            return False
+        with _image_index_lock:
+            with product.image.open("rb") as handle:
+                search.add(product.sku, handle.read())
+        return True
+    result = _visual_safely("index_product", run)
+    return result if isinstance(result, bool) else False
+
+
+def visual_search_status():
+    """For /healthz: whether photo search and the article-type classifier are loaded."""
+    from ml.artifacts import current_version
+
+    search = _image_search.get()
+    status = {"image-embeddings": {"loaded": search is not None,
+                                   "version": current_version(models_dir(), "image-embeddings"),
+                                   **(search.status() if search is not None else {}),
+                                   **({"error": _image_search.error} if _image_search.error else {})}}
+    classifier = _image_classifier.get()
+    status["image-classifier"] = {"loaded": classifier is not None,
+                                  **({"classes": len(classifier.classes)} if classifier else {}),
+                                  **({"error": _image_classifier.error}
+                                     if _image_classifier.error else {})}
+    return status

@@ -78,7 +78,7 @@ def _write_part(work_dir, number, skus, vectors, failed):
 def extract(items, encoder, work_dir, batch_size=64, progress=True, stop_after=None):
     """Embed every (sku, image) in `items` not already in `work_dir`.
 
-    `items` is a list of (sku, path | file | PIL image). Returns
+    `items` is a list of (sku, path | file | PIL image | callable returning one). Returns
     (skus, vectors float32 (n, dim), failed skus) over everything in the work
     folder that is still asked for. `stop_after` (batches) simulates an
     interruption in tests.
@@ -115,9 +115,11 @@ def extract(items, encoder, work_dir, batch_size=64, progress=True, stop_after=N
         tensors, ok, failed = [], [], []
         for sku, image in batch:
             try:
+                if callable(image):   # lazy opener, e.g. a storage file
+                    image = image()
                 tensors.append(to_uint8(image, encoder.preprocess))
                 ok.append(sku)
-            except ImageError as exc:
+            except (ImageError, OSError) as exc:
                 log.warning("image of %s not embedded: %s", sku, exc)
                 failed.append(sku)
         if tensors:

