@@ -342,7 +342,7 @@ def visual_model(monkeypatch):
         Model.calls.append((image.mode, image.size, k))
         return Model.answer
 
-    monkeypatch.setattr(ml.facade, "similar_to_image", similar_to_image, raising=False)
+    monkeypatch.setattr(ml.facade, "similar_to_image", similar_to_image)
     return Model
 
 
