@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from main.models import Interaction
+from main.recommendations import Section
 from main.selectors import PER_PAGE
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
@@ -255,11 +256,16 @@ def test_out_of_stock_product_has_no_cart_form(client, top):
     assert reverse("cart:add", args=[top.sku]) not in html
 
 
-def test_recommendations_slot_renders_only_when_given(track_pants):
-    html = render_to_string("main/partials/recommendations_slot.html", {"recommendations": [track_pants]})
+def test_recommendations_slot_renders_only_when_given(tee, track_pants):
+    plain = render_to_string("main/partials/recommendations_slot.html", {"recommendations": [track_pants]})
+    sections = render_to_string("main/partials/recommendations_slot.html", {
+        "recommendation_sections": [Section("Similar items", [(tee, "also red")])],
+        "recommendations": [tee],
+    })
     empty = render_to_string("main/partials/recommendations_slot.html", {})
 
-    assert track_pants.get_absolute_url() in html and 'data-slot="recommendations"' in html
+    assert track_pants.get_absolute_url() in plain and "You may also like" in plain
+    assert "Similar items" in sections and "Also red" in sections and "You may also like" not in sections
     assert empty.strip() == ""
 
 
