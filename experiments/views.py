@@ -31,6 +31,7 @@ def results(request):
     if surface not in Impression.Surface.values:
         surface = ""
     return render(request, "experiments/results.html", {
+        "section": "experiments",
         "experiments": selectors.experiment_results(surface=surface),
         "surfaces": Impression.Surface.choices,
         "surface": surface,
