@@ -60,8 +60,9 @@ class Impression(models.Model):
         FOR_YOU = "for_you", "For you"
         ALSO_BOUGHT = "also_bought", "Also bought"
 
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="impressions")
-    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="impressions")
+    # PROTECT: an experiment's results are its history; stop one by deactivating it.
+    experiment = models.ForeignKey(Experiment, on_delete=models.PROTECT, related_name="impressions")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="impressions")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",

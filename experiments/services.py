@@ -5,11 +5,15 @@ key and the user id (or session key), so it is the same on every request and
 on every worker without storing an assignment.
 """
 import hashlib
+import logging
 
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 
 from experiments import selectors
 from experiments.models import Click, Impression, SuggestionOutcome
+
+log = logging.getLogger(__name__)
 
 
 def _assignment_unit(request):
@@ -76,7 +80,16 @@ def record_impressions(request, experiment_key, variant, surface, skus):
         )
         for position, sku in enumerate(skus, start=1)
     ]
-    return Impression.objects.bulk_create(impressions)
+    try:
+        # A savepoint, so a failed insert leaves the caller's transaction usable.
+        with transaction.atomic():
+            return Impression.objects.bulk_create(impressions)
+    except IntegrityError:
+        # The variant was deleted after this process cached the experiment's config:
+        # losing these impressions is better than breaking the product page.
+        log.warning("experiment %s: variant %s is gone, impressions not recorded", experiment_key, variant)
+        forget_experiment_config(experiment_key)
+        return []
 
 
 def forget_experiment_config(experiment_key):

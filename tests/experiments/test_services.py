@@ -3,7 +3,10 @@ from collections import Counter
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from django.db.models import ProtectedError
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from experiments import selectors, services
 from experiments.models import Experiment, Impression, SuggestionOutcome, Variant
@@ -80,13 +83,14 @@ def test_zero_weight_variants_are_never_chosen():
 
 
 @pytest.mark.django_db
-def test_record_impressions_is_one_insert_in_display_order(experiment, django_assert_num_queries):
+def test_record_impressions_is_one_insert_in_display_order(experiment):
     user = UserFactory()
     request = request_for(user)
     variant = services.assign_variant(experiment.key, request)
-    with django_assert_num_queries(1):
+    with CaptureQueriesContext(connection) as queries:
         impressions = services.record_impressions(request, experiment.key, variant, "similar",
                                                   ["15970", "39386", "59263"])
+    assert [q["sql"].split()[0] for q in queries if "SAVEPOINT" not in q["sql"]] == ["INSERT"]
     assert [(i.sku, i.position) for i in impressions] == [("15970", 1), ("39386", 2), ("59263", 3)]
     assert all(i.pk for i in impressions)
     stored = Impression.objects.get(sku="39386")
@@ -199,3 +203,24 @@ def test_suggestion_outcomes_survive_a_deleted_product():
     product.delete()
     outcome = SuggestionOutcome.objects.get()
     assert outcome.product is None and outcome.saved == "" and outcome.overridden
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_variant_deleted_behind_the_cache_loses_impressions_but_not_the_page(experiment):
+    request = request_for(UserFactory())
+    services.assign_variant(experiment.key, request)  # caches the config with both variants
+    Variant.objects.filter(experiment=experiment, name="hybrid").delete()
+    assert services.record_impressions(request, experiment.key, "hybrid", "similar", ["1"]) == []
+    assert Impression.objects.count() == 0
+    # The stale config was dropped: the remaining variant records again.
+    assert services.record_impressions(request, experiment.key, "content", "similar", ["1"])
+
+
+@pytest.mark.django_db
+def test_variants_with_impressions_cannot_be_deleted(experiment):
+    request = request_for(UserFactory())
+    services.record_impressions(request, experiment.key, "hybrid", "similar", ["1"])
+    with pytest.raises(ProtectedError):
+        experiment.variants.get(name="hybrid").delete()
+    with pytest.raises(ProtectedError):
+        experiment.delete()
