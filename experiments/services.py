@@ -6,6 +6,8 @@ on every worker without storing an assignment.
 """
 import hashlib
 import logging
+from bisect import bisect_right
+from itertools import accumulate
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -33,19 +35,15 @@ def bucket(experiment_key, unit):
 def choose_variant(variants, point):
     """The variant whose slice of [0, 1) holds `point`; slices are proportional to weights.
 
-    `variants` is a sequence of (name, weight) in a fixed order (by name), so a
-    change to one weight moves only the shoppers near the changed boundaries.
+    `variants` is a sequence of (name, weight) in a fixed order (by name), so the same
+    weights always split shoppers the same way. None if no variant has any weight.
     """
-    total = sum(weight for _, weight in variants)
-    if total <= 0:
+    weighted = [(name, weight) for name, weight in variants if weight > 0]
+    if not weighted:
         return None
-    target = point * total
-    cumulative = 0
-    for name, weight in variants:
-        cumulative += weight
-        if target < cumulative:
-            return name
-    return None
+    edges = list(accumulate(weight for _, weight in weighted))
+    # min(): float rounding must never push a point just below 1 past the last slice.
+    return weighted[min(bisect_right(edges, point * edges[-1]), len(weighted) - 1)][0]
 
 
 def assign_variant(experiment_key, request):

@@ -162,3 +162,14 @@ def test_registry_warns_when_current_names_a_missing_version(staff_client, setti
     response = staff_client.get(reverse("dashboards:registry"))
     assert response.context["registry"][0]["current_missing"]
     assert "which is not in the folder" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_model_health_shows_the_served_versions_key_metrics(staff_client, settings):
+    train_fake(settings, "categorizer", {"gender": {"accuracy": 0.9, "macro_f1": 0.8}, "seconds": 12})
+    train_fake(settings, "recommender", {"ndcg@10": 0.31}, activate=False)
+    response = staff_client.get(reverse("dashboards:models"))
+    served = {entry["name"]: entry["version"] for entry in response.context["served"]}
+    assert served["categorizer"]["key_metrics"] == [("gender › accuracy", 0.9), ("gender › macro_f1", 0.8)]
+    assert served["recommender"] is None
+    assert "No version served." in response.content.decode()

@@ -224,3 +224,20 @@ def test_variants_with_impressions_cannot_be_deleted(experiment):
         experiment.variants.get(name="hybrid").delete()
     with pytest.raises(ProtectedError):
         experiment.delete()
+
+
+@pytest.mark.parametrize("point,expected", [(0.0, "a"), (0.2499, "a"), (0.25, "b"), (0.9999999999999999, "b")])
+def test_slice_edges(point, expected):
+    assert services.choose_variant([("a", 1), ("b", 3)], point) == expected
+
+
+@pytest.mark.django_db
+def test_click_through_by_surface(experiment):
+    request = request_for(UserFactory())
+    shown = services.record_impressions(request, experiment.key, "content", "similar", ["1", "2", "3", "4"])
+    services.record_impressions(request, experiment.key, "hybrid", "also_bought", ["5"])
+    services.record_click(shown[0])
+    rows = {row["surface"]: row for row in selectors.click_through_by_surface()}
+    assert (rows["similar"]["impressions"], rows["similar"]["clicks"], rows["similar"]["ctr"]) == (4, 1, 0.25)
+    assert rows["similar"]["label"] == "Similar products"
+    assert rows["also_bought"]["clicks"] == 0 and rows["also_bought"]["low"] == 0.0
