@@ -146,7 +146,7 @@ def recommenders_for(hybrid):
     return methods
 
 
-def tune_hybrid(content, train, attributes, grid=None, max_shoppers=300, seed=0, **cf_options):
+def tune_hybrid(content, train, attributes, grid=None, max_shoppers=200, seed=0, **cf_options):
     """Choose the blend on a validation split carved out of `train` only.
 
     Returns ({"history_half", "content_weight", "popularity_weight"}, {setting: ndcg}).
@@ -154,7 +154,7 @@ def tune_hybrid(content, train, attributes, grid=None, max_shoppers=300, seed=0,
     inner_train, validation = time_split(train)
     collaborative = CollaborativeModel(**cf_options).fit(inner_train, attributes)
     grid = grid or [{"history_half": h, "content_weight": c, "popularity_weight": p}
-                    for h in (5, 10, 20) for c in (0.4, 0.8) for p in (0.15, 0.3)]
+                    for h in (5, 10) for c in (0.2, 0.4) for p in (0.15, 0.3)]
     scores = {}
     for setting in grid:
         hybrid = HybridRecommender(content, collaborative, **setting)
