@@ -5,11 +5,6 @@ from tests.dashboards.orders import order_at, utc
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def client_for(user):
     client = Client()
     client.force_login(user)

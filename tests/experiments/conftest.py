@@ -5,9 +5,8 @@ from experiments.models import Experiment, Variant
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache_and_fast_hashing(settings):
+def fresh_cache():
     """Experiment configs are cached; ids from another test's database must never leak in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield
     cache.clear()
