@@ -105,8 +105,8 @@ class StackedTextModel:
             return []
         labels, probs, top = self._decide(self.scores(cleaned))
         out = []
-        for i, name in enumerate(cleaned):
-            item = {"name": name}
+        for i, name in enumerate(names):
+            item = {"name": name if isinstance(name, str) else cleaned[i]}
             for field in FIELDS:
                 item[field] = labels[field][i]
             item["confidence"] = {field: round(float(probs[field][i]), 4) for field in FIELDS}

@@ -24,7 +24,7 @@ from .features import TextFeaturizer
 from .taxonomy import Taxonomy
 
 ATTRIBUTE_FIELDS = ("baseColour", "season", "usage")
-DEFAULT_PARAMS = {"nb": "complement", "alpha": 0.1, "route_threshold": 0.5,
+DEFAULT_PARAMS = {"nb": "complement", "alpha": 0.01, "route_threshold": 0.5,
                   "sub_from_article": False}
 BRANCH_PREFIX = "branch:"
 
@@ -60,7 +60,7 @@ class NBCascade(StackedTextModel):
         params = {**DEFAULT_PARAMS, **(params or {})}
         rows = list(rows)
         names = [r["productDisplayName"] for r in rows]
-        featurizer = featurizer or TextFeaturizer(use_pairs=False)
+        featurizer = featurizer or TextFeaturizer()
         X = featurizer.fit_transform(names)
         taxonomy = Taxonomy.from_rows(rows)
         model = cls(featurizer, taxonomy, params["route_threshold"], params["sub_from_article"])
