@@ -30,7 +30,7 @@ BATCH = 5000
 
 def _say(stdout, message):
     if stdout is not None:
-        stdout.write(message)
+        stdout.write(message if message.endswith("\n") else message + "\n")
 
 
 def product_rows():
