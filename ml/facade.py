@@ -8,13 +8,16 @@ raise into a request.
 """
 from django.conf import settings
 
+from ml.artifacts import current_version
 from ml.lazy import LazyArtifact
 
 _ARTIFACTS = []
 
 
-def _register(name, loader):
-    artifact = LazyArtifact(name, loader)
+def _register(name, loader, versioned=True):
+    """A lazily loaded artifact; `versioned` ones reload when MODELS_DIR/<name>/CURRENT changes."""
+    version = (lambda: current_version(models_dir(), name)) if versioned else None
+    artifact = LazyArtifact(name, loader, version=version)
     _ARTIFACTS.append(artifact)
     return artifact
 

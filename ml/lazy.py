@@ -1,6 +1,7 @@
 """Load an artifact once per process, on first use, from any thread."""
 import logging
 import threading
+import time
 
 log = logging.getLogger("ml")
 
@@ -12,24 +13,47 @@ class LazyArtifact:
     missing or corrupt artifact costs one log line rather than one per
     request; `get()` then returns None and callers fall back. `reset()` forgets
     the result so a newly trained or activated version is picked up.
+
+    With `version`, a cheap callable naming the version on disk, `get()` looks
+    at it every `check_seconds` and reloads when it changed: every worker
+    process follows a retraining or a switch of version, not only the one that
+    made it.
     """
 
     _UNSET = object()
 
-    def __init__(self, name, loader):
+    def __init__(self, name, loader, version=None, check_seconds=10.0):
         self.name = name
         self._loader = loader
+        self._version = version
+        self._check_seconds = check_seconds
         self._lock = threading.Lock()
         self._value = self._UNSET
+        self._loaded_version = None
+        self._checked_at = 0.0
         self.error = None
+
+    def _stale(self):
+        if self._version is None or time.monotonic() - self._checked_at < self._check_seconds:
+            return False
+        self._checked_at = time.monotonic()
+        try:
+            return self._version() != self._loaded_version
+        except OSError:
+            return False
 
     def get(self):
         value = self._value
-        if value is not self._UNSET:
+        if value is not self._UNSET and not self._stale():
             return value
+        if value is not self._UNSET:
+            log.info("ml artifact %s changed on disk, reloading", self.name)
+            self.reset()
         with self._lock:
             if self._value is self._UNSET:
+                self._checked_at = time.monotonic()
                 try:
+                    self._loaded_version = self._version() if self._version else None
                     self._value = self._loader()
                     self.error = None
                 except Exception as exc:  # any failure means "no model": degrade, never crash
