@@ -61,7 +61,8 @@ def product_page_sections(product, request=None, k=PER_SECTION):
     from ml import facade
 
     similar = facade.similar_products(product, k=k * OVERFETCH)
-    bought = facade.also_bought(product, k=k * OVERFETCH)
+    # Shopper evidence only: content neighbours already fill "Similar items".
+    bought = facade.also_bought(product, k=k * OVERFETCH, content_fill=False)
     products = _products_in_order([similar, bought])
     taken = {product.sku}
     sections = [_section(SIMILAR, similar, products, taken, k),

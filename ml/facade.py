@@ -102,13 +102,14 @@ def similar_products(product, k=8, allowed=None):
         product.sku, k, allowed, product=_product_row(product)))
 
 
-def also_bought(product, k=8, allowed=None):
-    """[(sku, score, reason)]: co-purchases, then taste neighbours, then content neighbours."""
+def also_bought(product, k=8, allowed=None, content_fill=True):
+    """[(sku, score, reason)]: co-purchases, then taste neighbours, then (unless
+    `content_fill` is False) content neighbours for a product nobody bought yet."""
     recommender = _recommender()
     if recommender is None:
         return []
     return _safely("also_bought", lambda: recommender.also_bought(
-        product.sku, k, allowed, product=_product_row(product)))
+        product.sku, k, allowed, product=_product_row(product), content_fill=content_fill))
 
 
 def _history(user_or_session):

@@ -43,8 +43,11 @@ REASON_POPULAR = "popular right now"
 
 
 def popular_reason(segment):
-    words = [segment.get(key) for key in ("gender", "sub_category", "article_type")
-             if segment and segment.get(key)]
+    """"popular in Women Footwear": the gender and the most specific category browsed."""
+    segment = segment or {}
+    category = next((segment[key] for key in ("article_type", "sub_category", "master_category")
+                     if segment.get(key)), None)
+    words = [word for word in (segment.get("gender"), category) if word]
     return f"popular in {' '.join(words)}" if words else REASON_POPULAR
 
 
@@ -252,8 +255,12 @@ class HybridRecommender:
         ranked = sorted(blended.items(), key=lambda item: (-item[1][0], item[0]))
         return [(s, score, reason) for s, (score, reason) in ranked[:k]]
 
-    def also_bought(self, sku, k=8, allowed=None, product=None):
-        """"Customers also bought": co-purchases, then item factors, then content neighbours."""
+    def also_bought(self, sku, k=8, allowed=None, product=None, content_fill=True):
+        """"Customers also bought": co-purchases, then item factors, then content neighbours.
+
+        `content_fill=False` stops before the content neighbours, for a page that
+        already shows similar items and should not relabel them as purchases.
+        """
         sku = str(sku)
         results = []
         if self.collaborative is not None:
@@ -262,7 +269,7 @@ class HybridRecommender:
             attributes = self.content.product_attributes(sku)
             results = [r for r in results if gender_compatible(
                 attributes["gender"], (self.content.product_attributes(r[0]) or attributes)["gender"])]
-        if len(results) < k:
+        if len(results) < k and content_fill:
             taken = {s for s, _, _ in results} | {sku}
             for other, score, reason in self.similar(sku, k * 2, allowed, product):
                 if other not in taken:

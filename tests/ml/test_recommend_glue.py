@@ -178,6 +178,9 @@ def test_product_page_sections_are_purchasable_in_ml_order(trained):
     assert hidden not in shown and tee not in shown
     assert len({p.sku for p in shown}) == len(shown)  # a product appears once
     assert all(s.title in (SIMILAR, ALSO_BOUGHT) for s in sections)
+    for section in sections:  # "also bought" is shopper evidence, never relabelled content
+        if section.title == ALSO_BOUGHT:
+            assert all(reason.startswith("customers who") for _, reason in section.items)
 
 
 def test_product_page_renders_recommendations_with_few_queries(

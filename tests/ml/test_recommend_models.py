@@ -185,6 +185,16 @@ def test_new_product_gets_content_neighbours_for_similar_and_also_bought(models)
     also = hybrid.also_bought("new-1", k=4, product=new)
     assert similar and also
     assert similar[0][2] == "same article type and colour"
+    assert hybrid.also_bought("new-1", k=4, product=new, content_fill=False) == []
+
+
+def test_popular_reason_names_the_most_specific_category():
+    from ml.recommend.hybrid import popular_reason
+    assert popular_reason({"gender": "Women", "master_category": "Footwear"}) == \
+        "popular in Women Footwear"
+    assert popular_reason({"gender": "Men", "sub_category": "Topwear",
+                           "article_type": "Tshirts"}) == "popular in Men Tshirts"
+    assert popular_reason(None) == "popular right now"
 
 
 def test_visual_scores_blend_in_and_a_failing_scorer_is_ignored(models, catalog):
