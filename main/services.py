@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from main.images import CleanImage, clean_upload
 from main.models import Interaction, Product
+from ml.tasks import index_product_photo
 
 
 def record_interaction(product, kind, user=None, session_key=""):
@@ -95,6 +96,9 @@ def create_product(seller, data, photo=None):
                 written = _store_photo(product, clean)
             _insert_with_new_sku(product)
             transaction.on_commit(_forget_taxonomy)
+            if clean is not None:
+                # Into the visual-search index now, without waiting for a rebuild.
+                index_product_photo.delay_on_commit(product.pk)
     except BaseException:
         _delete_files(written)
         raise
@@ -122,6 +126,8 @@ def update_product(product, data, photo=None):
             product.save(update_fields=changed + ["updated_at"])
             if old_files:
                 transaction.on_commit(lambda: _delete_files(old_files))
+            if clean is not None:
+                index_product_photo.delay_on_commit(product.pk)
             transaction.on_commit(_forget_taxonomy)
     except BaseException:
         _delete_files(written)
