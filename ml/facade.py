@@ -319,3 +319,78 @@ def visual_search_status():
                                   **({"error": _image_classifier.error}
                                      if _image_classifier.error else {})}
     return status
+
+
+# --- categorization ---
+# Suggested gender / categories / colour / season / usage for a product name
+# (ml/categorization/). Two models: "default" (TF-IDF + linear SVMs, the one to
+# use) and "cascade" (the hierarchical Naive Bayes). Both load lazily, once per
+# process, and follow a retraining on disk; with no usable artifact the
+# functions log and answer with no suggestions.
+CATEGORIZER_KINDS = ("default", "cascade")
+MAX_CATEGORIZE_BATCH = 10_000
+_categorization_log = _logging.getLogger("ml")
+
+
+def _categorizer_artifact(kind):
+    from ml.artifacts import current_version
+    from ml.categorization.training import ARTIFACT_NAMES
+
+    def load():
+        from ml.categorization.training import load_model
+
+        return load_model(models_dir(), kind)[0]
+
+    artifact = LazyArtifact(ARTIFACT_NAMES[kind], load,
+                            version=lambda: current_version(models_dir(), ARTIFACT_NAMES[kind]))
+    _ARTIFACTS.append(artifact)
+    return artifact
+
+
+_categorizers = {kind: _categorizer_artifact(kind) for kind in CATEGORIZER_KINDS}
+
+
+def categorizer(model="default"):
+    """The loaded categorizer of kind `model`, or None (error logged once) when unusable."""
+    artifact = _categorizers.get(model)
+    if artifact is None:
+        _categorization_log.error("categorize: unknown model %r (use one of %s)",
+                                  model, ", ".join(CATEGORIZER_KINDS))
+        return None
+    return artifact.get()
+
+
+def categorize(names, model="default"):
+    """Suggestions for product names, one dict per name in order, or [] without a model.
+
+    Each dict: name, gender, masterCategory, subCategory, articleType, baseColour,
+    season, usage, confidence ({field: probability}) and candidates (top-3
+    articleTypes with probabilities). Never raises.
+    """
+    if isinstance(names, str):
+        names = [names]
+    names = list(names)[:MAX_CATEGORIZE_BATCH]
+    predictor = categorizer(model)
+    if predictor is None or not names:
+        return []
+    try:
+        return predictor.predict(names)
+    except Exception:  # suggestions are optional: log, never break the form
+        _categorization_log.exception("categorize: %s model failed, no suggestions", model)
+        return []
+
+
+def reload_categorizers():
+    """Forget the loaded categorizers so the next call loads the CURRENT versions."""
+    for artifact in _categorizers.values():
+        artifact.reset()
+
+
+def categorization_status():
+    """For /healthz: whether each categorizer is loaded, which version, and why not."""
+    from ml.artifacts import current_version
+
+    return {artifact.name: {"loaded": artifact.loaded,
+                            "version": current_version(models_dir(), artifact.name),
+                            **({"error": artifact.error} if artifact.error else {})}
+            for artifact in _categorizers.values()}
