@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("sell/", include("seller_accounts.urls")),
+    path("api/", include("seller_accounts.api_urls")),
     path("cart/", include("cart.urls")),
     path("dashboards/", include("dashboards.urls")),
     path("", include("experiments.urls")),

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from cart.models import OrderItem
 from main.images import clean_upload
 from main.models import Product
+from ml.facade import CATEGORIZER_KINDS
 from seller_accounts.models import Seller
 from seller_accounts.selectors import TAXONOMY_FIELDS
 
@@ -91,6 +92,22 @@ class SellerSignupForm(BootstrapMixin, BaseUserCreationForm):
 
     def clean_store_name(self):
         return _clean_store_name(self.cleaned_data["store_name"])
+
+
+class CategorizeForm(forms.Form):
+    """The input of the live categorizer (seller_accounts.api)."""
+
+    name = forms.CharField(max_length=300, error_messages={
+        "required": "Enter a product name.",
+        "max_length": "The name is %(show_value)d characters long; the limit is %(limit_value)d.",
+    })
+    model = forms.ChoiceField(
+        required=False, choices=[(m, m) for m in CATEGORIZER_KINDS],
+        error_messages={"invalid_choice": f"Unknown model; use one of: {', '.join(CATEGORIZER_KINDS)}."},
+    )
+
+    def clean_model(self):
+        return self.cleaned_data["model"] or CATEGORIZER_KINDS[0]
 
 
 class ProductForm(BootstrapMixin, forms.ModelForm):
