@@ -35,7 +35,9 @@ def _fit_nb(X, y, kind, alpha):
         return classes, np.zeros((X.shape[1], 1), np.float32), np.zeros(1, np.float32)
     if kind == "complement":
         nb = ComplementNB(alpha=alpha).fit(X, y)
-        bias = np.zeros(len(nb.classes_))  # sklearn's ComplementNB ignores the prior too
+        # ComplementNB decides without the prior; a tiny share of it only breaks
+        # ties, so a name with no known word gets the most common class.
+        bias = nb.class_log_prior_ * 1e-3
     else:
         nb = MultinomialNB(alpha=alpha).fit(X, y)
         bias = nb.class_log_prior_
