@@ -57,6 +57,7 @@ class Impression(models.Model):
 
     class Surface(models.TextChoices):
         SIMILAR = "similar", "Similar products"
+        VISUAL = "visual", "Visually similar"
         FOR_YOU = "for_you", "For you"
         ALSO_BOUGHT = "also_bought", "Also bought"
 

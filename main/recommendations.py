@@ -1,16 +1,26 @@
-"""Recommendations for the product page: the ML facade's answers as products.
+"""Recommendations as products: the ML facade's rankings turned into page sections.
 
 The facade ranks skus; this module turns them into purchasable products in
-that order with one query (seller joined), drops inactive and out-of-stock
-ones, and keeps each product's reason. It records nothing: the product view
-already records the VIEW interaction.
+that order with one query (seller joined), keeps each product's reason, and
+runs the "recommenders" A/B test: the shopper's variant picks the recommender,
+each shown section is recorded as impressions, and every product gets a
+click-tracking link. It records no interactions: the views do that.
 """
 from dataclasses import dataclass, field
 
+from experiments.models import Impression
+from experiments.selectors import click_url
+from experiments.services import assign_variant, record_impressions
 from main.models import Product
 
+EXPERIMENT = "recommenders"
+DEFAULT_VARIANT = "hybrid"
 SIMILAR = "Similar items"
+VISUAL = "Visually similar"
 ALSO_BOUGHT = "Customers also bought"
+FOR_YOU = "Recommended for you"
+SURFACES = {SIMILAR: Impression.Surface.SIMILAR, VISUAL: Impression.Surface.VISUAL,
+            ALSO_BOUGHT: Impression.Surface.ALSO_BOUGHT, FOR_YOU: Impression.Surface.FOR_YOU}
 PER_SECTION = 8
 # Ask the models for more than we show: some candidates will be out of stock.
 OVERFETCH = 3
@@ -45,32 +55,58 @@ def _section(title, ranking, products, taken, k):
         if product is None or sku in taken:
             continue
         taken.add(sku)
-        product.recommendation_reason = reason
         section.items.append((product, reason))
         if len(section.items) >= k:
             break
     return section
 
 
-def product_page_sections(product, request=None, k=PER_SECTION):
-    """[Section("Similar items"), Section("Customers also bought")], empty ones dropped.
+def _track(request, variant, sections):
+    """Record what each section showed and give its products click-tracking links."""
+    for section in sections:
+        impressions = record_impressions(request, EXPERIMENT, variant, SURFACES[section.title],
+                                         [product.sku for product in section.products])
+        for product, impression in zip(section.products, impressions):
+            product.click_url = click_url(impression)
+
+
+def _variant(request):
+    return assign_variant(EXPERIMENT, request)
+
+
+def product_page_sections(product, request, k=PER_SECTION):
+    """Similar items, visually similar (products with a photo) and customers also bought.
 
     Never raises: without a trained model the facade answers nothing and the
-    page simply has no recommendations.
+    page simply has fewer sections.
     """
     from ml import facade
 
-    similar = facade.similar_products(product, k=k * OVERFETCH)
+    variant = _variant(request)
+    similar = facade.similar_products(product, k=k * OVERFETCH, variant=variant or DEFAULT_VARIANT)
+    visual = ([(sku, score, "looks alike") for sku, score in facade.visual_neighbours(product.sku, k * OVERFETCH)]
+              if product.image else [])
     # Shopper evidence only: content neighbours already fill "Similar items".
     bought = facade.also_bought(product, k=k * OVERFETCH, content_fill=False)
-    products = _products_in_order([similar, bought])
+    products = _products_in_order([similar, visual, bought])
     taken = {product.sku}
     sections = [_section(SIMILAR, similar, products, taken, k),
+                _section(VISUAL, visual, products, taken, k),
                 _section(ALSO_BOUGHT, bought, products, taken, k)]
-    return [section for section in sections if section]
+    sections = [section for section in sections if section]
+    _track(request, variant, sections)
+    return sections
 
 
-def similar_products(product, request=None, k=PER_SECTION):
-    """Similar purchasable products, each with `.recommendation_reason`: the slot's list."""
-    sections = product_page_sections(product, request, k)
-    return sections[0].products if sections and sections[0].title == SIMILAR else []
+def for_you_section(request, segment=None, k=PER_SECTION):
+    """"Recommended for you" from the shopper's history, or what is popular for a newcomer."""
+    from ml import facade
+
+    variant = _variant(request)
+    shopper = request.user if request.user.is_authenticated else request.session.session_key
+    ranking = facade.recommended_for(shopper, segment=segment, k=k * OVERFETCH,
+                                     variant=variant or DEFAULT_VARIANT)
+    section = _section(FOR_YOU, ranking, _products_in_order([ranking]), set(), k)
+    sections = [section] if section else []
+    _track(request, variant, sections)
+    return sections

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from main import selectors
 from main.forms import PhotoSearchForm, ProductFilterForm
 from main.models import Interaction
-from main.recommendations import product_page_sections
+from main.recommendations import for_you_section, product_page_sections
 from main.services import record_interaction
 
 PHOTO_MATCHES = 12
@@ -16,6 +16,7 @@ def home(request):
     return render(request, "main/home.html", {
         "new_arrivals": selectors.new_arrivals(),
         "featured": selectors.featured_categories(),
+        "recommendation_sections": for_you_section(request),
     })
 
 
@@ -82,10 +83,10 @@ def product_detail(request, sku):
     record_interaction(
         product, Interaction.Kind.VIEW, user=request.user, session_key=request.session.session_key
     )
-    sections = product_page_sections(product, request)  # ML order, purchasable only, one query
     return render(request, "main/product_detail.html", {
-        "product": product, "recommendation_sections": sections,
-        "recommendations": [p for section in sections for p in section.products]})
+        "product": product,
+        # ML order, purchasable only, one query for all sections.
+        "recommendation_sections": product_page_sections(product, request)})
 
 
 @require_http_methods(["GET", "POST"])

@@ -45,8 +45,7 @@ def reload():
 
 # --- recommendations ---
 # Similar items, "recommended for you" and "customers also bought" (ml/recommend/).
-# The visual-search section may define `visual_neighbours(sku, k) -> [(sku, score)]`;
-# when it does, the hybrid blends those scores in, and does without them otherwise.
+# The hybrid blends in the visual section's `visual_neighbours(sku, k)`.
 def _load_recommender(loader_name):
     def load():
         from ml.recommend import store
@@ -61,14 +60,19 @@ _recommender_collaborative = _register(
 RECENT_HISTORY = 50
 
 
-def _recommender():
+# The recommenders an A/B test can compare: the full blend, or text content alone.
+VARIANTS = ("hybrid", "content")
+CONTENT_ONLY = {"collaborative": 0.0, "content": 1.0, "visual": 0.0, "popularity": 0.0}
+
+
+def _recommender(variant="hybrid"):
     """The hybrid over whatever is loaded, or None when no recommender is trained."""
     content, collaborative = _recommender_content.get(), _recommender_collaborative.get()
     if content is None and collaborative is None:
         return None
     from ml.recommend.hybrid import HybridRecommender
 
-    visual = globals().get("visual_neighbours")
+    visual = visual_neighbours if variant == "hybrid" else None
     blend = collaborative.blend if collaborative is not None else {}
     return HybridRecommender(content, collaborative, visual=visual, **blend)
 
@@ -89,13 +93,14 @@ def _safely(what, call):
         return []
 
 
-def similar_products(product, k=8, allowed=None):
+def similar_products(product, k=8, allowed=None, variant="hybrid"):
     """[(sku, score, reason)] like `product` (same gender unless Unisex; never itself).
 
     `allowed` (skus or a predicate) narrows the candidates; stock and activity
     are the caller's to check (main.recommendations does it in one query).
+    The "hybrid" variant blends in visual neighbours; "content" uses text alone.
     """
-    recommender = _recommender()
+    recommender = _recommender(variant)
     if recommender is None:
         return []
     return _safely("similar_products", lambda: recommender.similar(
@@ -127,8 +132,27 @@ def _history(user_or_session):
     return list(reversed(recent[:RECENT_HISTORY]))
 
 
+POPULAR_CACHE_SECONDS = 300
+
+
 def _popular_from_database(segment, k):
-    """Popularity straight from the database, for when no model is trained yet."""
+    """Popularity straight from the database, for when no model is trained yet.
+
+    One GROUP BY over products and their purchases, so it is cached per segment.
+    """
+    from django.core.cache import cache
+
+    key = "ml:popular:" + repr(sorted((segment or {}).items())) + f":{k}"
+    ranked = cache.get(key)
+    if ranked is None:
+        ranked = _count_purchases(segment, k)
+        cache.set(key, ranked, POPULAR_CACHE_SECONDS)
+    from ml.recommend.hybrid import popular_reason
+
+    return [(sku, float(n), popular_reason(segment)) for sku, n in ranked]
+
+
+def _count_purchases(segment, k):
     from django.db.models import Count, Q
 
     from main.models import Product
@@ -139,25 +163,24 @@ def _popular_from_database(segment, k):
             products = products.filter(gender__in=[value, "Unisex"])
         elif value and key in ("master_category", "sub_category", "article_type"):
             products = products.filter(**{key: value})
-    ranked = (products.annotate(n=Count("interactions", filter=Q(interactions__kind="purchase")))
-              .order_by("-n", "-created_at").values_list("sku", "n")[:k])
-    from ml.recommend.hybrid import popular_reason
-
-    return [(sku, float(n), popular_reason(segment)) for sku, n in ranked]
+    return list(products.annotate(n=Count("interactions", filter=Q(interactions__kind="purchase")))
+                .order_by("-n", "-created_at").values_list("sku", "n")[:k])
 
 
-def recommended_for(user_or_session, segment=None, k=10, allowed=None):
+def recommended_for(user_or_session, segment=None, k=10, allowed=None, variant="hybrid"):
     """"Recommended for you": [(sku, score, reason)] for a user or a session key.
 
     `segment` is what the page shows ({"gender": ..., "sub_category": ...}); a
-    shopper with no history gets what is popular there.
+    shopper with no history gets what is popular there. The "content" variant
+    scores by text similarity to the shopper's history alone.
     """
     def recommend():
         history = _history(user_or_session)
-        recommender = _recommender()
+        recommender = _recommender(variant)
         if recommender is None:
             return _popular_from_database(segment, k)
-        results = recommender.recommend(history, k, segment=segment, allowed=allowed)
+        weights = CONTENT_ONLY if variant == "content" and history else None
+        results = recommender.recommend(history, k, segment=segment, allowed=allowed, weights=weights)
         return results or _popular_from_database(segment, k)
     return _safely("recommended_for", recommend)
 
@@ -273,8 +296,12 @@ def visually_similar(sku, k=8, allowed_skus=None):
 
 
 def visual_neighbours(sku, k):
-    """Hook the recommender hybrid blends in: visually similar products of `sku`."""
-    return visually_similar(sku, k)
+    """The visual scores the hybrid blends in: raw neighbours, since the
+    recommendation callers filter stock for all sources in one query."""
+    def run():
+        search = _image_search.get()
+        return search.similar_to_sku(sku, k) if search is not None and k > 0 else []
+    return _visual_safely("visual_neighbours", run)
 
 
 def predict_article_type_from_image(image, top=3):

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from main.models import Interaction
 from main.recommendations import ALSO_BOUGHT, SIMILAR, product_page_sections
@@ -167,12 +168,24 @@ def test_evaluate_writes_a_labelled_report(catalog, settings, monkeypatch):
 
 
 # ---- product page ----------------------------------------------------------------------
+def shopper_request(user=None):
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user or AnonymousUser()
+    request.session = SessionStore()
+    request.session.create()
+    return request
+
+
 def test_product_page_sections_are_purchasable_in_ml_order(trained):
     tee = trained["Nike Men Blue Tshirts"]
     hidden = trained["Puma Men Blue Tshirts"]
     hidden.is_active = False
     hidden.save()
-    sections = product_page_sections(tee)
+    sections = product_page_sections(tee, shopper_request())
     assert [s.title for s in sections][0] == SIMILAR
     shown = [p for s in sections for p, _ in s.items]
     assert hidden not in shown and tee not in shown
@@ -190,7 +203,6 @@ def test_product_page_renders_recommendations_with_few_queries(
     with django_assert_max_num_queries(6):  # the page's own 5 + one for all recommended products
         response = client.get(tee.get_absolute_url())
     assert response.status_code == 200
-    assert response.context["recommendations"]
     sections = response.context["recommendation_sections"]
     assert sections[0].title == SIMILAR
     html = response.content.decode()
@@ -200,8 +212,37 @@ def test_product_page_renders_recommendations_with_few_queries(
 def test_recommendations_template_shows_reasons(trained):
     from django.template.loader import render_to_string
 
-    sections = product_page_sections(trained["Nike Men Blue Tshirts"])
+    sections = product_page_sections(trained["Nike Men Blue Tshirts"], shopper_request())
     html = render_to_string("main/partials/recommendations.html",
                             {"recommendation_sections": sections})
     assert "Similar items" in html and "recommendation-reason" in html
     assert "Same article type" in html
+
+
+def test_the_recommenders_experiment_records_impressions_and_tracks_clicks(client, trained):
+    from experiments.models import Experiment, Impression, Variant
+
+    experiment = Experiment.objects.create(key="recommenders", is_active=True)
+    Variant.objects.create(experiment=experiment, name="content", weight=1, is_control=True)
+    tee = trained["Nike Men Blue Tshirts"]
+    response = client.get(tee.get_absolute_url())
+    shown = [p for section in response.context["recommendation_sections"] for p in section.products]
+    impressions = list(Impression.objects.order_by("position"))
+    assert [i.sku for i in impressions if i.surface == "similar"] == [
+        p.sku for p in response.context["recommendation_sections"][0].products]
+    assert {i.variant.name for i in impressions} == {"content"}
+    html = response.content.decode()
+    assert all(p.click_url in html for p in shown)
+    # Following a link counts a click and opens the product.
+    followed = client.get(shown[0].click_url)
+    assert followed.status_code == 302 and followed["Location"] == shown[0].get_absolute_url()
+    assert Impression.objects.filter(click__isnull=False).get().sku == shown[0].sku
+
+
+def test_home_recommends_for_the_shopper(client, trained):
+    tee = trained["Nike Men Blue Tshirts"]
+    client.get(tee.get_absolute_url())  # a view gives the session some history
+    response = client.get(reverse("main:home"))
+    sections = response.context["recommendation_sections"]
+    assert sections and sections[0].title == "Recommended for you"
+    assert tee not in sections[0].products  # never what the shopper just looked at

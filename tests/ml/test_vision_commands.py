@@ -118,7 +118,10 @@ def test_facade_search_predict_and_add_without_rebuild(products, tmp_path):
     assert [s for s, _ in only] == [products[2].sku]
     similar = facade.visually_similar(products[0].sku, k=4)
     assert similar and products[0].sku not in [s for s, _ in similar]
-    assert facade.visual_neighbours(products[0].sku, 2) == facade.visually_similar(products[0].sku, 2)
+    # The recommender's hook is unfiltered (its caller checks stock for every source at once).
+    raw = [s for s, _ in facade.visual_neighbours(products[0].sku, 7)]
+    assert products[0].sku not in raw and len(raw) == 7
+    assert {s for s, _ in facade.visually_similar(products[0].sku, 7)} < set(raw)
 
     top = facade.predict_article_type_from_image(query_file(tmp_path, COLOURS[0]))
     assert len(top) == 3 and {t for t, _ in top} <= set(TYPES)
