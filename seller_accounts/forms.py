@@ -1,4 +1,6 @@
 """Forms validate input; the services in seller_accounts.services and main.services write."""
+import json
+import re
 from decimal import Decimal
 
 from django import forms
@@ -94,6 +96,34 @@ class SellerSignupForm(BootstrapMixin, BaseUserCreationForm):
         return _clean_store_name(self.cleaned_data["store_name"])
 
 
+SHOWN_SUGGESTIONS_MAX_CHARS = 2000
+SUGGESTED_VALUE_MAX_CHARS = 100  # SuggestionOutcome.suggested
+MODEL_VERSION = re.compile(r"[\w.:+-]{1,40}")
+
+
+def parse_shown_suggestions(raw):
+    """Validate the suggestions a product form says it showed (see ProductForm.suggestions)."""
+    if not raw or len(raw) > SHOWN_SUGGESTIONS_MAX_CHARS:
+        return None
+    try:
+        shown = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(shown, dict) or set(shown) - {"model", "version", "fields"}:
+        return None
+    model, version, fields = shown.get("model"), shown.get("version", ""), shown.get("fields")
+    if model not in CATEGORIZER_KINDS or not isinstance(version, str) or not isinstance(fields, dict):
+        return None
+    if version and not MODEL_VERSION.fullmatch(version):
+        return None
+    if not fields or set(fields) - set(TAXONOMY_FIELDS):
+        return None
+    if not all(isinstance(v, str) and v.isprintable() and 0 < len(v) <= SUGGESTED_VALUE_MAX_CHARS
+               for v in fields.values()):
+        return None
+    return {"model": f"{model}@{version}" if version else model, "fields": fields}
+
+
 class CategorizeForm(forms.Form):
     """The input of the live categorizer (seller_accounts.api)."""
 
@@ -125,6 +155,9 @@ class ProductForm(BootstrapMixin, forms.ModelForm):
     # The stock shown when the form was opened: if the seller left stock unchanged we do
     # not write it back, so sales made meanwhile are not overwritten.
     stock_seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The categorizer's suggestions the page showed (written by suggest.js), so a save can
+    # count which ones the seller kept. Only statistics read it; see clean_suggestions.
+    suggestions = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
 
     class Meta:
         model = Product
@@ -164,6 +197,12 @@ class ProductForm(BootstrapMixin, forms.ModelForm):
         if not upload:
             return None
         return clean_upload(upload)
+
+    def clean_suggestions(self):
+        """{"model": "name@version", "fields": {field: value}}, or None. The browser wrote
+        it, so anything malformed, oversized or unknown is dropped rather than refused:
+        it must never stop a seller from saving."""
+        return parse_shown_suggestions(self.cleaned_data.get("suggestions") or "")
 
     def taxonomy_options(self):
         return [(f"{field}-options", self.datalists.get(field, [])) for field in TAXONOMY_FIELDS]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cart.models import OrderItem
 from cart.workflow import IllegalTransition
+from experiments import services as experiments
 from main import services as catalog
 from seller_accounts import selectors, services
 from seller_accounts.forms import (
@@ -104,6 +105,15 @@ def product_list(request):
     })
 
 
+def _record_suggestion_outcomes(form, product):
+    """Count which of the suggestions the page showed the seller kept, per field, for the
+    model dashboard and retraining. The saved listing is what it is either way."""
+    shown = form.cleaned_data["suggestions"]
+    if shown:
+        saved = {field: getattr(product, field) for field in shown["fields"]}
+        experiments.record_suggestion_outcomes(product, shown["fields"], saved, shown["model"])
+
+
 def _product_form_page(request, form, product=None):
     return render(request, "seller_accounts/product_form.html", {
         "seller": request.seller, "section": "products", "form": form, "product": product,
@@ -121,6 +131,7 @@ def product_create(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            _record_suggestion_outcomes(form, product)
             messages.success(request, f"“{product.name}” is listed as {product.sku}.")
             return redirect("seller_accounts:product_list")
     return _product_form_page(request, form)
@@ -138,6 +149,7 @@ def product_edit(request, sku):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            _record_suggestion_outcomes(form, product)
             messages.success(request, f"“{product.name}” is saved.")
             return redirect("seller_accounts:product_list")
     if request.method == "POST":
