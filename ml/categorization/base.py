@@ -104,14 +104,15 @@ class StackedTextModel:
         if not cleaned:
             return []
         labels, probs, top = self._decide(self.scores(cleaned))
+        columns = [(field, list(labels[field]), np.round(probs[field], 4).tolist())
+                   for field in FIELDS]
         out = []
         for i, name in enumerate(names):
             item = {"name": name if isinstance(name, str) else cleaned[i]}
-            for field in FIELDS:
-                item[field] = labels[field][i]
-            item["confidence"] = {field: round(float(probs[field][i]), 4) for field in FIELDS}
-            item["candidates"] = [{"articleType": a, "probability": round(float(p), 4)}
-                                  for a, p in top[i]]
+            for field, values, _ in columns:
+                item[field] = str(values[i])
+            item["confidence"] = {field: p[i] for field, _, p in columns}
+            item["candidates"] = [{"articleType": str(a), "probability": p} for a, p in top[i]]
             out.append(item)
         return out
 
@@ -132,19 +133,56 @@ class StackedTextModel:
     @staticmethod
     def _top(classes, proba, k=TOP_K):
         k = min(k, proba.shape[1])
-        order = np.argsort(-proba, axis=1)[:, :k]
-        return [[(classes[j], proba[i, j]) for j in row] for i, row in enumerate(order)]
+        if proba.shape[1] > k:
+            part = np.argpartition(-proba, k - 1, axis=1)[:, :k]
+        else:
+            part = np.tile(np.arange(proba.shape[1]), (proba.shape[0], 1))
+        rows = np.arange(proba.shape[0])[:, None]
+        order = np.take_along_axis(part, np.argsort(-proba[rows, part], axis=1), axis=1)
+        values = np.round(proba[rows, order], 4).tolist()
+        names = classes[order].tolist()
+        return [list(zip(n, v)) for n, v in zip(names, values)]
 
-    def _aggregate(self, proba, classes, parent_of, parents):
-        """Sum child probabilities into parent probabilities (N x len(parents))."""
-        index = {p: j for j, p in enumerate(parents)}
-        cols = np.asarray([index.get(parent_of.get(c, ""), -1) for c in classes])
-        out = np.zeros((proba.shape[0], len(parents)), dtype=proba.dtype)
-        for j in range(len(parents)):
-            mask = cols == j
-            if mask.any():
-                out[:, j] = proba[:, mask].sum(axis=1)
-        return out
+    def _cached(self, key, build):
+        """Small derived arrays (parent maps), built on first use and kept."""
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def _parent_matrix(self, key, classes, parent_of, parents):
+        """One-hot (len(classes) x len(parents)) map of each class to its parent."""
+        def build():
+            index = {p: j for j, p in enumerate(parents)}
+            matrix = np.zeros((len(classes), len(parents)), np.float32)
+            for i, c in enumerate(classes):
+                j = index.get(parent_of.get(c, ""))
+                if j is not None:
+                    matrix[i, j] = 1.0
+            return matrix
+        return self._cached(key, build)
+
+    def _sub_from_articles(self, p_art, articles):
+        """P(subCategory) implied by articleType probabilities, over the sub head's classes."""
+        subs = self.heads["subCategory"].classes
+        matrix = self._parent_matrix("sub_of_article", articles, self.taxonomy.sub_of_article,
+                                     list(subs))
+        return p_art @ matrix
+
+    def _masters(self, p_sub, sub_idx):
+        """(labels, probabilities) of masterCategory, summed over its subCategories."""
+        subs = self.heads["subCategory"].classes
+        masters = self._cached("masters", lambda: np.asarray(
+            sorted(set(self.taxonomy.master_of_sub.values())) or [""], dtype=object))
+        matrix = self._parent_matrix("master_of_sub", subs, self.taxonomy.master_of_sub,
+                                     list(masters))
+        master_idx = self._cached("master_idx", lambda: matrix.argmax(axis=1))
+        known = self._cached("master_known", lambda: matrix.sum(axis=1) > 0)
+        p_master = p_sub @ matrix
+        idx = master_idx[sub_idx]
+        labels = np.where(known[sub_idx], masters[idx], "")
+        probs = np.where(known[sub_idx], p_master[np.arange(len(idx)), idx], 0.0)
+        return labels.astype(object), probs
 
     def card_info(self):
         return {

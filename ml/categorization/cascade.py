@@ -121,36 +121,26 @@ class NBCascade(StackedTextModel):
         p_branch = self.branch_proba(P["gender"], P["subCategory"])
         best = p_branch.argmax(axis=1)
         sure = p_branch[rows, best] >= self.route_threshold
+        # sure rows keep only their best branch; unsure rows mix every branch
+        weight = np.where(sure[:, None], p_branch * (best[:, None] == np.arange(p_branch.shape[1])),
+                          p_branch)
         p_art = np.zeros((n, len(self.articles_)), np.float32)
         for j, name in enumerate(self.branch_names_):
-            cond = P[BRANCH_PREFIX + name]
-            # unsure rows mix every branch; sure rows take their best branch alone
-            weight = np.where(sure, (best == j).astype(np.float32), p_branch[:, j])
-            if sure.any():
-                weight = np.where(sure, weight * p_branch[:, j], weight)
-            p_art[:, self.branch_cols_[j]] += weight[:, None] * cond
+            p_art[:, self.branch_cols_[j]] += weight[:, j:j + 1] * P[BRANCH_PREFIX + name]
         art_idx = p_art.argmax(axis=1)
-        tax = self.taxonomy
         labels, probs = {}, {}
         labels["articleType"] = self.articles_[art_idx]
         probs["articleType"] = p_art[rows, art_idx]
         subs = self.heads["subCategory"].classes
         if self.sub_from_article:
-            p_sub = self._aggregate(p_art, self.articles_, tax.sub_of_article, list(subs))
+            p_sub = self._sub_from_articles(p_art, self.articles_)
             p_sub /= np.maximum(p_sub.sum(axis=1, keepdims=True), 1e-12)
         else:
             p_sub = P["subCategory"]
         sub_idx = p_sub.argmax(axis=1)
         labels["subCategory"] = subs[sub_idx]
         probs["subCategory"] = p_sub[rows, sub_idx]
-        masters = sorted(set(tax.master_of_sub.values()))
-        p_master = self._aggregate(p_sub, subs, tax.master_of_sub, masters)
-        labels["masterCategory"] = np.asarray([tax.master(s) for s in labels["subCategory"]],
-                                              dtype=object)
-        master_index = {m: j for j, m in enumerate(masters)}
-        probs["masterCategory"] = np.asarray(
-            [p_master[i, master_index[m]] if m in master_index else 0.0
-             for i, m in enumerate(labels["masterCategory"])])
+        labels["masterCategory"], probs["masterCategory"] = self._masters(p_sub, sub_idx)
         for field in ("gender",) + ATTRIBUTE_FIELDS:
             idx = P[field].argmax(axis=1)
             labels[field] = self.heads[field].classes[idx]

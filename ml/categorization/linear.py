@@ -69,7 +69,7 @@ class LinearCategorizer(StackedTextModel):
         p_art = P["articleType"]
         p_sub = P["subCategory"]
         if self.consistency != "independent":
-            from_art = self._aggregate(p_art, art_head.classes, tax.sub_of_article, list(subs))
+            from_art = self._sub_from_articles(p_art, art_head.classes)
             if self.consistency == "article":
                 p_sub = from_art
             else:
@@ -80,8 +80,9 @@ class LinearCategorizer(StackedTextModel):
         labels["subCategory"] = subs[sub_idx]
         probs["subCategory"] = p_sub[np.arange(len(sub_idx)), sub_idx]
         if self.consistency != "independent":
-            art_sub = np.asarray([tax.sub(a) for a in art_head.classes], dtype=object)
-            mask = art_sub[None, :] == labels["subCategory"][:, None]
+            in_sub = self._parent_matrix("sub_of_article", art_head.classes,
+                                         tax.sub_of_article, list(subs))
+            mask = in_sub[:, sub_idx].T > 0
             masked = np.where(mask, p_art, -1.0)
             # a subCategory no article maps to keeps the unrestricted choice
             art_idx = np.where(mask.any(axis=1), masked.argmax(axis=1), p_art.argmax(axis=1))
@@ -90,14 +91,7 @@ class LinearCategorizer(StackedTextModel):
         rows = np.arange(len(art_idx))
         labels["articleType"] = art_head.classes[art_idx]
         probs["articleType"] = p_art[rows, art_idx]
-        masters = sorted(set(tax.master_of_sub.values()))
-        p_master = self._aggregate(p_sub, subs, tax.master_of_sub, masters)
-        labels["masterCategory"] = np.asarray([tax.master(s) for s in labels["subCategory"]],
-                                              dtype=object)
-        master_index = {m: j for j, m in enumerate(masters)}
-        probs["masterCategory"] = np.asarray(
-            [p_master[i, master_index[m]] if m in master_index else 0.0
-             for i, m in enumerate(labels["masterCategory"])])
+        labels["masterCategory"], probs["masterCategory"] = self._masters(p_sub, sub_idx)
         for field in ("gender", "baseColour", "season", "usage"):
             idx = P[field].argmax(axis=1)
             labels[field] = self.heads[field].classes[idx]
