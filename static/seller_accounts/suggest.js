@@ -41,7 +41,7 @@
   let photoRequest = null;
 
   // One request at a time per kind: starting one aborts the previous, and callers drop
-  // any answer that is no longer the latest (`request !== nameRequest`).
+  // any answer that is no longer the latest (`mine !== nameRequest`).
   function post(url, body, headers, previous) {
     if (previous) previous.controller.abort();
     const controller = new AbortController();
@@ -129,7 +129,8 @@
     button.textContent = `${articleType} ${percent(probability)}`;
     button.addEventListener("click", () => {
       fill(input, articleType, false);
-      render();
+      render(); // replaces this button, so focus goes where the value went
+      input.focus();
     });
     return button;
   }
