@@ -23,6 +23,7 @@ setup: $(VENV)/.installed
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py import_catalog --styles data/styles.csv --images data/images
 	$(PYTHON) manage.py create_demo_accounts
+	$(PYTHON) manage.py simulate_shoppers --if-empty
 	$(PYTHON) manage.py train_models --if-missing
 
 run: setup

@@ -93,6 +93,8 @@ def test_simulate_shoppers_is_idempotent_and_leaves_real_data_alone(catalog):
                                                is_active=True).exclude(pk=real_user.pk).exists()
     run("simulate_shoppers", shoppers=5, days=10, seed=3)
     assert sorted(simulated.values_list("session_key", "product__sku", "kind")) == first
+    run("simulate_shoppers", shoppers=5, days=10, seed=4, if_empty=True)  # kept: one exists
+    assert sorted(simulated.values_list("session_key", "product__sku", "kind")) == first
     run("simulate_shoppers", shoppers=5, days=10, seed=4)
     assert sorted(simulated.values_list("session_key", "product__sku", "kind")) != first
     run("simulate_shoppers", clear=True)

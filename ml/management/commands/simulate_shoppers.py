@@ -6,7 +6,8 @@ replaces the previous simulated history; real interactions are never touched.
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.management.recommendations import clear_simulated, simulate_shoppers
+from main.models import Interaction
+from ml.management.recommendations import SESSION_PREFIX, clear_simulated, simulate_shoppers
 
 
 class Command(BaseCommand):
@@ -18,8 +19,13 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--clear", action="store_true",
                             help="only delete the simulated history")
+        parser.add_argument("--if-empty", action="store_true",
+                            help="do nothing when a simulated history exists (make run uses it)")
 
-    def handle(self, *args, shoppers, days, seed, clear, **options):
+    def handle(self, *args, shoppers, days, seed, clear, if_empty, **options):
+        if if_empty and Interaction.objects.filter(session_key__startswith=SESSION_PREFIX).exists():
+            self.stdout.write("a simulated history exists already; nothing to do")
+            return
         if clear:
             deleted = clear_simulated()
             self.stdout.write(f"deleted {deleted} simulated interactions")

@@ -1,6 +1,6 @@
 """Train the shop's models and save them as new versions in MODELS_DIR.
 
-    python manage.py train_models [--only categorizer[,other-step]] [--csv PATH] [--refit]
+    python manage.py train_models [--only categorizer[,other-step]] [--csv PATH] [--refit] [--if-missing]
 
 Each model family is a *step*: a function `step(stdout=None, **options)`
 registered in STEPS below (the categorizer here, the image index and the
@@ -10,25 +10,27 @@ count), or --csv. Each step writes versioned artifacts with model cards.
 """
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ml.management import categorization
+from ml.artifacts import current_version
+from ml.categorization.training import ARTIFACT_NAMES
+from ml.management import categorization, image_search, recommendations
 
 
 def _steps():
-    """Step name -> function, in the order `train_models` runs them."""
-    steps = dict(categorization.STEPS)
-    try:
-        from ml.management import recommendations
-        steps.update(recommendations.STEPS)
-    except ImportError:
-        pass
-    try:
-        from ml.management import image_search
-        steps.update(image_search.STEPS)
-    except ImportError:
-        pass
-    return steps
+    """Step name -> function, in the order `train_models` runs them (the
+    collaborative blend is tuned with the content model, so content comes first)."""
+    return {**categorization.STEPS, **recommendations.STEPS, **image_search.STEPS}
+
+
+def _artifacts(step):
+    """The artifact names a step writes: the categorizer step writes one per kind."""
+    return list(ARTIFACT_NAMES.values()) if step == "categorizer" else [step]
+
+
+def _trained(step):
+    return all(current_version(settings.MODELS_DIR, name) for name in _artifacts(step))
 
 
 class Command(BaseCommand):
@@ -44,8 +46,10 @@ class Command(BaseCommand):
                             help="train from this styles.csv instead of the database catalog")
         parser.add_argument("--refit", action="store_true",
                             help="after validation, retrain the served models on every row")
+        parser.add_argument("--if-missing", action="store_true",
+                            help="skip steps whose models are already trained (make run uses it)")
 
-    def handle(self, *args, only, list_steps, csv, refit, **options):
+    def handle(self, *args, only, list_steps, csv, refit, if_missing, **options):
         steps = _steps()
         if list_steps:
             for name, step in steps.items():
@@ -57,6 +61,9 @@ class Command(BaseCommand):
             raise CommandError(f"unknown step(s) {', '.join(unknown)}; choose from "
                                f"{', '.join(steps)}")
         for name in chosen:
+            if if_missing and _trained(name):
+                self.stdout.write(f"== {name}: already trained, skipped")
+                continue
             started = time.perf_counter()
             self.stdout.write(f"== {name}")
             steps[name](stdout=self.stdout, csv=csv, refit=refit,
