@@ -158,18 +158,83 @@ class TextFeaturizer:
             cols.extend(self._char_columns(chunk))
         return cols
 
+    def _key_table(self):
+        """Sorted word/pair keys and their columns, for vectorised batch lookups."""
+        table = self.__dict__.get("_keys_sorted")
+        if table is None:
+            keys = np.fromiter(self.key_cols_.keys(), dtype=np.int64, count=len(self.key_cols_))
+            cols = np.fromiter(self.key_cols_.values(), dtype=np.int64, count=len(self.key_cols_))
+            order = np.argsort(keys)
+            table = self._keys_sorted = (keys[order], cols[order])
+        return table
+
+    def _batch_word_keys(self, ids, lengths, uniq, uniq_lengths):
+        """(rows, keys) of unigrams, bigrams and pairs for a batch, in numpy.
+
+        Same keys as `_word_keys` name by name: `ids` are the token ids of all
+        names end to end (-1 = unknown) and `lengths` the tokens per name;
+        `uniq`/`uniq_lengths` the same for each name's distinct known tokens.
+        """
+        n = self.n_tokens_
+        lengths = np.asarray(lengths, dtype=np.int64)
+        row_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        known = ids >= 0
+        rows, keys = [row_of[known]], [ids[known]]
+        if len(ids) > 1:
+            a, b = ids[:-1], ids[1:]
+            ok = (row_of[:-1] == row_of[1:]) & (a >= 0) & (b >= 0)
+            rows.append(row_of[:-1][ok])
+            keys.append(n + a[ok] * n + b[ok])
+        if self.use_pairs:
+            base = n + n * n
+            uniq_lengths = np.asarray(uniq_lengths, dtype=np.int64)
+            starts = np.concatenate([[0], np.cumsum(uniq_lengths)[:-1]]).astype(np.int64)
+            for length in np.unique(uniq_lengths[uniq_lengths >= 2]):
+                members = np.flatnonzero(uniq_lengths == length)
+                tokens = uniq[starts[members, None] + np.arange(length)]
+                first, second = np.triu_indices(length, 1)
+                lo = np.minimum(tokens[:, first], tokens[:, second])
+                hi = np.maximum(tokens[:, first], tokens[:, second])
+                rows.append(np.repeat(members, len(first)))
+                keys.append((base + lo * n + hi).ravel())
+        return np.concatenate(rows), np.concatenate(keys)
+
     def transform(self, names):
-        """CSR matrix (len(names) x n_features), float32."""
-        indptr = [0]
-        indices = []
+        """CSR matrix (len(names) x n_features), float32.
+
+        Per name only the tokens are looked up in Python; word keys are built
+        and found in the vocabulary with numpy for the whole batch.
+        """
+        get = self.token_ids_.get
+        char_columns = self._char_columns
+        ids, lengths, uniq, uniq_lengths, chars, n_chars = [], [], [], [], [], []
         for name in names:
-            indices.extend(self.columns(name))
-            indptr.append(len(indices))
-        n_rows = len(indptr) - 1
-        indices = np.asarray(indices, dtype=np.int32)
-        indptr = np.asarray(indptr, dtype=np.int32)
-        counts = sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
-                                   shape=(n_rows, self.n_features_))
+            tokens, chunks = self._split(clean_name(name))
+            name_ids = [get(t, -1) for t in tokens]
+            ids.extend(name_ids)
+            lengths.append(len(name_ids))
+            known = [t for t in dict.fromkeys(name_ids) if t >= 0]
+            uniq.extend(known)
+            uniq_lengths.append(len(known))
+            before = len(chars)
+            for chunk in chunks:
+                chars.extend(char_columns(chunk))
+            n_chars.append(len(chars) - before)
+        n_rows = len(lengths)
+        key_rows, keys = self._batch_word_keys(np.asarray(ids, dtype=np.int64), lengths,
+                                               np.asarray(uniq, dtype=np.int64), uniq_lengths)
+        sorted_keys, sorted_cols = self._key_table()
+        if len(sorted_keys):
+            pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+            hit = sorted_keys[pos] == keys
+        else:
+            pos = hit = np.zeros(len(keys), dtype=bool)
+        char_rows = np.repeat(np.arange(n_rows, dtype=np.int64), n_chars)
+        rows = np.concatenate([key_rows[hit], char_rows])
+        cols = np.concatenate([sorted_cols[pos[hit]] if len(sorted_keys) else
+                               np.empty(0, np.int64), np.asarray(chars, dtype=np.int64)])
+        counts = sparse.coo_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)),
+                                   shape=(n_rows, self.n_features_)).tocsr()
         counts.sum_duplicates()
         return self._weigh(counts)
 
@@ -203,4 +268,5 @@ class TextFeaturizer:
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_word_cache"] = {}
+        state.pop("_keys_sorted", None)
         return state
