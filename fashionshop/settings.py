@@ -138,6 +138,7 @@ IMAGE_ENCODER_CHECKPOINT = config("IMAGE_ENCODER_CHECKPOINT", default="")
 
 # Background work: Celery with Redis when a broker is configured, else in-process.
 CELERY_BROKER_URL = config("CELERY_BROKER_URL", default="")
+CELERY_RESULT_BACKEND = config("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 # Long ML jobs: take one at a time, acknowledge only when done so a crash re-queues it.
