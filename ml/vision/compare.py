@@ -3,7 +3,8 @@
 Queries are the validation photos, the catalog the training photos (see
 ml/vision/data.py). For each encoder the colour-descriptor weight is swept;
 the chosen default is the best articleType+baseColour precision whose
-articleType precision stays within 0.01 of that encoder's best.
+articleType precision stays within TOLERANCE of that encoder's best (colour
+must not cost type precision beyond noise).
 
     .venv/bin/python -m ml.vision.compare --checkpoint data/weights/lite0-articletype.pth
 """
@@ -25,13 +26,20 @@ from .train import DEFAULT_CSV, DEFAULT_IMAGES, load_batch_uint8
 
 log = logging.getLogger("ml")
 
+TOLERANCE = 0.001
 WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 
 
-def features(encoder, images, batch_size=128):
+def features(encoder, images, batch_size=128, flip=False):
+    """Normalised pooled features; `flip` averages each photo with its mirror image."""
     out = []
     for start in range(0, len(images), batch_size):
-        out.append(torch.nn.functional.normalize(encoder._features(images[start:start + batch_size]), dim=1))
+        batch = images[start:start + batch_size]
+        f = encoder._features(batch)
+        if flip:
+            f = torch.nn.functional.normalize(f, dim=1) + torch.nn.functional.normalize(
+                encoder._features(batch.flip(-1)), dim=1)
+        out.append(torch.nn.functional.normalize(f, dim=1))
     return torch.cat(out).numpy()
 
 
@@ -56,7 +64,8 @@ def compare(encoders, train_x, train_rows, val_x, val_rows, cache_dir=None):
             f_train, f_val = data["train"], data["val"]
         else:
             t0 = time.time()
-            f_train, f_val = features(encoder, train_x), features(encoder, val_x)
+            flip = name.endswith("+flip")
+            f_train, f_val = features(encoder, train_x, flip=flip), features(encoder, val_x, flip=flip)
             log.info("%s: features of %d photos in %.0f s", name, len(train_x) + len(val_x),
                      time.time() - t0)
             if cached:
@@ -74,7 +83,7 @@ def choose(table):
     for name in {r["encoder"] for r in table}:
         rows = [r for r in table if r["encoder"] == name]
         top_type = max(r["p@10 articleType"] for r in rows)
-        ok = [r for r in rows if r["p@10 articleType"] >= top_type - 0.01]
+        ok = [r for r in rows if r["p@10 articleType"] >= top_type - TOLERANCE]
         best[name] = max(ok, key=lambda r: r["p@10 articleType+baseColour"])
     return best
 
@@ -86,6 +95,7 @@ def main(argv=None):
     parser.add_argument("--checkpoint", default=None, help="fine-tuned checkpoint to compare")
     parser.add_argument("--cache", default="bench/out/photos")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--flip", action="store_true", help="also try mirror-averaged features")
     parser.add_argument("--out", default="bench/out/vision-compare.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
@@ -94,6 +104,8 @@ def main(argv=None):
     encoders = [("lite0-imagenet", load_encoder("lite0"))]
     if args.checkpoint:
         encoders.append(("lite0-finetuned", load_checkpoint(args.checkpoint)))
+        if args.flip:
+            encoders.append(("lite0-finetuned+flip", load_checkpoint(args.checkpoint)))
     spec = encoders[0][1].preprocess
     train_x, train_rows = load_batch_uint8(train_rows, spec, cache=f"{args.cache}-train.pt")
     val_x, val_rows = load_batch_uint8(val_rows, spec, cache=f"{args.cache}-val.pt")
