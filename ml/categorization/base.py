@@ -104,7 +104,7 @@ class StackedTextModel:
         if not cleaned:
             return []
         labels, probs, top = self._decide(self.scores(cleaned))
-        columns = [(field, list(labels[field]), np.round(probs[field], 4).tolist())
+        columns = [(field, list(labels[field]), np.round(np.asarray(probs[field], np.float64), 4).tolist())
                    for field in FIELDS]
         out = []
         for i, name in enumerate(names):
@@ -139,7 +139,7 @@ class StackedTextModel:
             part = np.tile(np.arange(proba.shape[1]), (proba.shape[0], 1))
         rows = np.arange(proba.shape[0])[:, None]
         order = np.take_along_axis(part, np.argsort(-proba[rows, part], axis=1), axis=1)
-        values = np.round(proba[rows, order], 4).tolist()
+        values = np.round(proba[rows, order].astype(np.float64), 4).tolist()
         names = classes[order].tolist()
         return [list(zip(n, v)) for n, v in zip(names, values)]
 

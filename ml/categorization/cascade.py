@@ -133,11 +133,16 @@ class NBCascade(StackedTextModel):
         probs["articleType"] = p_art[rows, art_idx]
         subs = self.heads["subCategory"].classes
         if self.sub_from_article:
+            # the subCategory of the chosen articleType, with the probability of all its articles
             p_sub = self._sub_from_articles(p_art, self.articles_)
             p_sub /= np.maximum(p_sub.sum(axis=1, keepdims=True), 1e-12)
+            parent = self._parent_matrix("sub_of_article", self.articles_,
+                                         self.taxonomy.sub_of_article, list(subs))
+            has_parent = parent[art_idx].any(axis=1)
+            sub_idx = np.where(has_parent, parent[art_idx].argmax(axis=1), p_sub.argmax(axis=1))
         else:
             p_sub = P["subCategory"]
-        sub_idx = p_sub.argmax(axis=1)
+            sub_idx = p_sub.argmax(axis=1)
         labels["subCategory"] = subs[sub_idx]
         probs["subCategory"] = p_sub[rows, sub_idx]
         labels["masterCategory"], probs["masterCategory"] = self._masters(p_sub, sub_idx)

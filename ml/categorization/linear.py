@@ -15,7 +15,7 @@ from .features import TextFeaturizer
 from .taxonomy import Taxonomy
 
 HEAD_FIELDS = ("gender", "subCategory", "articleType", "baseColour", "season", "usage")
-CONSISTENCY_MODES = ("independent", "article", "joint")
+CONSISTENCY_MODES = ("joint", "article", "independent")  # most consistent first
 DEFAULT_PARAMS = {"C": 0.5, "tol": 1e-3, "consistency": "joint"}
 _EPS = 1e-9
 

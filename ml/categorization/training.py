@@ -25,6 +25,10 @@ ARTIFACT_NAMES = {"cascade": "categorizer-cascade", "default": "categorizer-defa
 VAL_PERCENT = 15
 LEVELS = ("gender", "masterCategory", "subCategory", "articleType", "baseColour", "season", "usage")
 _TEMPERATURES = np.logspace(-3, 3, 61)
+# Answers whose subCategory follows from the articleType are worth this much
+# mean accuracy (of subCategory and articleType) on validation: within it,
+# the consistent setting is kept even if an inconsistent one scores higher.
+CONSISTENCY_TOLERANCE = 0.001
 
 
 # -- data -------------------------------------------------------------------------
@@ -69,6 +73,12 @@ def _fit_temperature(z, y):
     return best
 
 
+def _is_consistent(option):
+    """Does this setting make subCategory follow from the predicted articleType?"""
+    return option.get("consistency", "independent") != "independent" or \
+        option.get("sub_from_article", False)
+
+
 def calibrate(model, val_rows):
     """Fit temperatures and decision settings of `model` on validation rows."""
     val_rows = usable_rows(val_rows)
@@ -99,13 +109,19 @@ def calibrate(model, val_rows):
         options = [{"consistency": mode} for mode in CONSISTENCY_MODES]
     else:
         options = [{"route_threshold": t, "sub_from_article": s}
-                   for t in (0.0, 0.5, 0.7, 0.9, 1.01) for s in (False, True)]
+                   for s in (True, False) for t in (0.0, 0.5, 0.7, 0.9, 1.01)]
     results = []
     for option in options:
         for key, value in option.items():
             setattr(model, key, value)
         results.append((score_settings(), option))
-    best = max(results, key=lambda item: item[0])[1]  # first best wins ties
+    # the best consistent option wins unless it costs more than CONSISTENCY_TOLERANCE
+    best_score, best = max(results, key=lambda item: item[0])
+    consistent = [item for item in results if _is_consistent(item[1])]
+    if consistent:
+        score, option = max(consistent, key=lambda item: item[0])
+        if score >= best_score - 2 * CONSISTENCY_TOLERANCE:  # scores sum two accuracies
+            best = option
     for key, value in best.items():
         setattr(model, key, value)
     model.calibration_ = {"options": [(round(float(s) / 2, 5), o) for s, o in results],
