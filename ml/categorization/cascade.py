@@ -115,7 +115,7 @@ class NBCascade(StackedTextModel):
         return joint @ self.route_
 
     def _decide(self, scores):
-        P = {name: head.proba(scores) for name, head in self.heads.items()}
+        P = self.probabilities(scores)
         n = scores.shape[0]
         rows = np.arange(n)
         p_branch = self.branch_proba(P["gender"], P["subCategory"])

@@ -62,7 +62,7 @@ class LinearCategorizer(StackedTextModel):
         return model
 
     def _decide(self, scores):
-        P = {field: head.proba(scores) for field, head in self.heads.items()}
+        P = self.probabilities(scores)
         tax = self.taxonomy
         art_head, sub_head = self.heads["articleType"], self.heads["subCategory"]
         subs = sub_head.classes
