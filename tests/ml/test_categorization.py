@@ -255,3 +255,17 @@ def test_training_refuses_rows_without_labels():
     with pytest.raises(ValueError):
         train([], "nonsense")
 
+
+
+def test_the_categorization_package_is_plain_python():
+    import ast
+
+    import ml.categorization
+
+    for path in Path(ml.categorization.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(name.split(".")[0] in ("django", "main", "cart") for name in names), \
+                f"{path.name} imports {names}"
