@@ -84,14 +84,14 @@ def _product_photo(product):
 def catalog_items():
     """[(sku, photo)] of every product with a photo (inactive ones too: filtering is at query time).
 
-    An empty shop (nothing imported) falls back to the shipped photos, keyed
+    An empty shop (no products at all) falls back to the shipped photos, keyed
     by their dataset id, which is also the sku the importer gives them.
     """
     from main.models import Product
 
     products = Product.objects.exclude(image="").order_by("id").only("sku", "image")
     items = [(p.sku, _product_photo(p)) for p in products.iterator(chunk_size=2000)]
-    if items:
+    if items or Product.objects.exists():
         return items, "Product table (products with a photo)"
     photos = sorted(DEFAULT_IMAGES.glob("*.jpg"), key=lambda p: p.stem)
     return [(p.stem, str(p)) for p in photos], f"{DEFAULT_IMAGES} (no products in the database)"
