@@ -112,7 +112,7 @@ def scenarios(port, sample_sku, photo):
     return {
         "healthz (baseline)": (get("/healthz"), False),
         "home": (get("/"), False),
-        "filtered listing": (get("/c/Men/Topwear/?base_colour=Blue&sort=price_asc"), False),
+        "filtered listing": (get("/c/Men/Topwear/?colour=Blue&sort=price_asc"), False),
         "product page + recommendations": (get(f"/p/{sample_sku}/"), False),
         "categorize API": (categorize, True),
         "photo search": (photo_search, False),

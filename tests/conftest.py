@@ -1,13 +1,18 @@
 import pytest
 from django.core.cache import cache
 
+from ml import facade
+
 
 @pytest.fixture(autouse=True)
 def isolated_storage(settings, tmp_path):
-    """Every test writes media and model artifacts into its own temporary folders."""
+    """Every test writes media and model artifacts into its own temporary folders,
+    and loads models from its own MODELS_DIR, never from an earlier test's."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODELS_DIR = tmp_path / "models"
-    return settings
+    facade.reload()
+    yield settings
+    facade.reload()
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -48,13 +49,30 @@ def page(browser, live_server):
     context.close()
 
 
-@pytest.fixture
-def shop(transactional_db, settings):
-    """A slice of the real catalog with photos, demo accounts and trained models."""
+def import_slice():
     call_command("import_catalog", styles=str(ROOT / "data" / "styles.csv"),
                  images=str(ROOT / "data" / "images"), limit=CATALOG_ROWS, verbosity=0)
+
+
+@pytest.fixture(scope="package")
+def trained_models(tmp_path_factory, django_db_setup, django_db_blocker):
+    """Every model trained once on the catalog slice, for all journeys (skus are stable)."""
+    models = tmp_path_factory.mktemp("e2e-models")
+    with django_db_blocker.unblock(), override_settings(
+            MODELS_DIR=models, MEDIA_ROOT=tmp_path_factory.mktemp("e2e-media")):
+        import_slice()
+        call_command("simulate_shoppers", shoppers=60, days=20, stdout=open(os.devnull, "w"))
+        call_command("train_models", verbosity=0, stdout=open(os.devnull, "w"))
+        call_command("flush", interactive=False, verbosity=0)
+    return models
+
+
+@pytest.fixture
+def shop(transactional_db, settings, trained_models):
+    """A slice of the real catalog with photos, demo accounts and trained models."""
+    settings.MODELS_DIR = trained_models
+    import_slice()
     call_command("create_demo_accounts", stdout=open(os.devnull, "w"))
-    call_command("train_models", verbosity=0, stdout=open(os.devnull, "w"))
     return settings
 
 
@@ -66,6 +84,17 @@ def screenshot(page):
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
     return take
+
+
+def real_photo():
+    """A real catalog photo of jeans, as a seller would upload it."""
+    rows = (ROOT / "data" / "styles.csv").read_text().splitlines()
+    for row in rows[1:]:
+        sku, article = row.split(",")[0], row.split(",")[4]
+        photo = ROOT / "data" / "images" / f"{sku}.jpg"
+        if article == "Jeans" and photo.exists():
+            return photo
+    raise AssertionError("no jeans photo in the shipped catalog")
 
 
 def sign_in(page, username, password="demo-pass-2026"):
