@@ -14,6 +14,9 @@ name. Timed on the same validation names:
 * one name: `predict([name])` latency, p50 and p99;
 * batch: names per second over all validation names (batches of 1024).
 
+Each model keeps its best of --rounds interleaved rounds, so a burst of other
+jobs on the machine costs a round, not the result; ratios come from one run.
+
 Figures go into docs/benchmarks.md under "## Categorization" (only that section).
 """
 import os
@@ -45,6 +48,7 @@ from ml.categorization.taxonomy import Taxonomy  # noqa: E402
 
 HEADING = "## Categorization"
 BATCH = 1024
+BASELINE_BATCH_NAMES = 1000  # the per-name baseline runs ~100x slower; its rate needs fewer names
 
 
 class PipelineCascade:
@@ -157,6 +161,7 @@ def main(argv=None):
     parser.add_argument("--models-dir", default=str(ROOT / "models"))
     parser.add_argument("--limit", type=int, help="use the first N rows only (and train here)")
     parser.add_argument("--queries", type=int, default=2000, help="names timed one at a time")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds; each model keeps its best")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
 
@@ -175,20 +180,31 @@ def main(argv=None):
         models[kind] = categorizer(kind, None if args.limit else args.models_dir,
                                    train_rows, val_rows)
 
-    results = {}
-    for label, (model, origin, _) in models.items():
-        predict = model.predict
-        predict(names[:50])  # warm caches the same way for everyone
-        latency = one_name_latency(predict, queries)
-        rate = throughput(predict, names, repeats=1 if label == "baseline" else 3)
+    # Rounds interleave the models so they share the machine's load; each keeps its best
+    # round (lowest p50, highest rate): other jobs only ever make a round slower.
+    results = {label: {"latency": None, "rate": 0.0, "origin": origin}
+               for label, (_, origin, _) in models.items()}
+    for label, (model, _, _) in models.items():
+        model.predict(names[:50])  # warm caches the same way for everyone
+    for round_ in range(args.rounds):
+        for label, (model, _, _) in models.items():
+            latency = one_name_latency(model.predict, queries)
+            batch_names = names[:BASELINE_BATCH_NAMES] if label == "baseline" else names
+            rate = throughput(model.predict, batch_names, repeats=1)
+            best = results[label]
+            if best["latency"] is None or latency["p50"] < best["latency"]["p50"]:
+                best["latency"] = latency
+            best["rate"] = max(best["rate"], rate)
+        print(f"round {round_ + 1}/{args.rounds} done")
+    for label, (model, _, _) in models.items():
         if label == "baseline":
-            predicted = [p["articleType"] for p in predict(names)]
+            predicted = [p["articleType"] for p in model.predict(names)]
         else:
             predicted = model.predict_labels(names)["articleType"]
-        accuracy = float(np.mean([p == r["articleType"] for p, r in zip(predicted, val_rows)]))
-        results[label] = {"latency": latency, "rate": rate, "accuracy": accuracy, "origin": origin}
-        print(f"{label:9s} one name p50 {latency['p50']:.3f} ms  p99 {latency['p99']:.3f} ms  "
-              f"batch {rate:,.0f} names/s  articleType acc {accuracy:.4f}  ({origin})")
+        r = results[label]
+        r["accuracy"] = float(np.mean([p == row["articleType"] for p, row in zip(predicted, val_rows)]))
+        print(f"{label:9s} one name p50 {r['latency']['p50']:.3f} ms  p99 {r['latency']['p99']:.3f} ms  "
+              f"batch {r['rate']:,.0f} names/s  articleType acc {r['accuracy']:.4f}  ({r['origin']})")
 
     base = results["baseline"]
     header = ("| Model | one name p50 | one name p99 | batch names/s | p50 speed-up | "
@@ -207,7 +223,9 @@ def main(argv=None):
     body = (f"`.venv/bin/python bench/categorize.py` — {date.today().isoformat()}, Python "
             f"{platform.python_version()}, one core (BLAS threads 1), {len(train_rows)} training and "
             f"{len(val_rows)} validation names of data/styles.csv; one-name latency over "
-            f"{len(queries)} names, batches of {BATCH}. Load average {load:.1f} while measuring "
+            f"{len(queries)} names, batches of {BATCH}, best of {args.rounds} interleaved rounds "
+            f"per model (baseline rate over {BASELINE_BATCH_NAMES} names). Load average "
+            f"{load:.1f} while measuring "
             f"(other jobs share the 2 cores: absolute times are noisy, ratios come from the same "
             f"run).\n\n" + "\n".join(table) + "\n\n"
             f"Models: cascade {results['cascade']['origin']}, default "
