@@ -64,9 +64,13 @@ class TextFeaturizer:
 
     @staticmethod
     def _split(text):
-        """(regex word tokens, whitespace chunks) of one cleaned name."""
-        lowered = text.lower()
-        return _WORD_RE.findall(lowered)[:MAX_WORDS], lowered.split()[:MAX_WORDS]
+        """(regex word tokens, whitespace chunks) of one cleaned name.
+
+        `\\w+` never spans whitespace, so the tokens are those of each chunk in
+        turn; `_chunk` relies on it to cache them per chunk.
+        """
+        chunks = text.lower().split()[:MAX_WORDS]
+        return [t for chunk in chunks for t in _WORD_RE.findall(chunk)][:MAX_WORDS], chunks
 
     def _word_keys(self, ids):
         """Integer keys of unigrams, bigrams and pairs from token ids (-1 = unknown).
@@ -138,24 +142,32 @@ class TextFeaturizer:
         return self.fit(names).transform(names)
 
     # -- transforming -------------------------------------------------------
-    def _char_columns(self, chunk):
-        cols = self._word_cache.get(chunk)
-        if cols is None:
-            vocab = self.vocab_["char"]
-            cols = [vocab[g] for g in self._char_grams(chunk) if g in vocab]
+    def _chunk(self, chunk):
+        """(token ids, char n-gram columns) of one whitespace chunk, cached per chunk."""
+        entry = self._word_cache.get(chunk)
+        if entry is None:
+            vocab, get = self.vocab_["char"], self.token_ids_.get
+            entry = ([get(t, -1) for t in _WORD_RE.findall(chunk)],
+                     [vocab[g] for g in self._char_grams(chunk) if g in vocab])
             if len(self._word_cache) >= self.max_word_cache:
                 self._word_cache.clear()
-            self._word_cache[chunk] = cols
-        return cols
+            self._word_cache[chunk] = entry
+        return entry
+
+    def _ids_and_chars(self, name):
+        """(token ids, char columns) of one name, as `_split` would tokenise it."""
+        ids, chars = [], []
+        for chunk in clean_name(name).lower().split()[:MAX_WORDS]:
+            chunk_ids, chunk_chars = self._chunk(chunk)
+            ids.extend(chunk_ids)
+            chars.extend(chunk_chars)
+        return ids[:MAX_WORDS], chars
 
     def columns(self, name):
         """Column indices (with repeats) of the features of one name."""
-        tokens, chunks = self._split(clean_name(name))
-        get = self.token_ids_.get
+        ids, cols = self._ids_and_chars(name)
         key_cols = self.key_cols_
-        cols = [key_cols[k] for k in self._word_keys([get(t, -1) for t in tokens]) if k in key_cols]
-        for chunk in chunks:
-            cols.extend(self._char_columns(chunk))
+        cols.extend(key_cols[k] for k in self._word_keys(ids) if k in key_cols)
         return cols
 
     def _key_table(self):
@@ -205,21 +217,17 @@ class TextFeaturizer:
         Per name only the tokens are looked up in Python; word keys are built
         and found in the vocabulary with numpy for the whole batch.
         """
-        get = self.token_ids_.get
-        char_columns = self._char_columns
         ids, lengths, uniq, uniq_lengths, chars, n_chars = [], [], [], [], [], []
+        ids_and_chars = self._ids_and_chars
         for name in names:
-            tokens, chunks = self._split(clean_name(name))
-            name_ids = [get(t, -1) for t in tokens]
+            name_ids, name_chars = ids_and_chars(name)
             ids.extend(name_ids)
             lengths.append(len(name_ids))
             known = [t for t in dict.fromkeys(name_ids) if t >= 0]
             uniq.extend(known)
             uniq_lengths.append(len(known))
-            before = len(chars)
-            for chunk in chunks:
-                chars.extend(char_columns(chunk))
-            n_chars.append(len(chars) - before)
+            chars.extend(name_chars)
+            n_chars.append(len(name_chars))
         n_rows = len(lengths)
         key_rows, keys = self._batch_word_keys(np.asarray(ids, dtype=np.int64), lengths,
                                                np.asarray(uniq, dtype=np.int64), uniq_lengths)
