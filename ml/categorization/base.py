@@ -30,7 +30,7 @@ class Head:
 
     def __init__(self, name, classes, start, temperature=1.0):
         self.name = name
-        self.classes = np.asarray(classes, dtype=object)
+        self.classes = np.asarray([str(c) for c in classes], dtype=object)
         self.start = start
         self.stop = start + len(self.classes)
         self.temperature = float(temperature)
@@ -120,15 +120,16 @@ class StackedTextModel:
         if not cleaned:
             return []
         labels, probs, top = self._decide(self.scores(cleaned))
-        columns = [(field, list(labels[field]), np.round(np.asarray(probs[field], np.float64), 4).tolist())
-                   for field in FIELDS]
+        label_rows = zip(*[[str(v) for v in labels[field]] for field in FIELDS])
+        prob_rows = zip(*[np.round(np.asarray(probs[field], np.float64), 4).tolist()
+                          for field in FIELDS])
         out = []
-        for i, name in enumerate(names):
+        for i, (name, values, confidences, candidates) in enumerate(
+                zip(names, label_rows, prob_rows, top)):
             item = {"name": name if isinstance(name, str) else cleaned[i]}
-            for field, values, _ in columns:
-                item[field] = str(values[i])
-            item["confidence"] = {field: p[i] for field, _, p in columns}
-            item["candidates"] = [{"articleType": str(a), "probability": p} for a, p in top[i]]
+            item.update(zip(FIELDS, values))
+            item["confidence"] = dict(zip(FIELDS, confidences))
+            item["candidates"] = [{"articleType": str(a), "probability": p} for a, p in candidates]
             out.append(item)
         return out
 
