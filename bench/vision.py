@@ -192,7 +192,7 @@ def main():
     parser.add_argument("--models-dir", default=os.environ.get("MODELS_DIR", str(ROOT / "models")))
     parser.add_argument("--photos", type=int, default=256)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-resnet", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

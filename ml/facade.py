@@ -214,9 +214,19 @@ _image_index_lock = _threading.Lock()
 VISUAL_OVERFETCH = 4
 
 
+def _torch_threads():
+    """One intra-op thread per process: a single-photo forward pass on a shared
+    2-core machine is ~60 ms with one thread and several hundred ms with two
+    OpenMP threads spin-waiting for each other (bench/vision.py)."""
+    import torch
+
+    torch.set_num_threads(int(getattr(settings, "IMAGE_TORCH_THREADS", 1)))
+
+
 def _load_image_search():
     from ml.vision.search import ImageSearch
 
+    _torch_threads()
     return ImageSearch.load(models_dir())
 
 
@@ -228,6 +238,7 @@ def _load_image_classifier():
     from ml.management.image_search import encoder_checkpoint
     from ml.vision.encoders import load_checkpoint
 
+    _torch_threads()
     checkpoint = encoder_checkpoint()
     if checkpoint is None:
         raise FileNotFoundError("no fine-tuned image checkpoint: run `manage.py train_image_model`")

@@ -105,10 +105,14 @@ def build_index(stdout=None, progress=True, batch_size=64, **options):
     """
     from ml.vision import search as image_search
 
+    import torch
+
     items, source = catalog_items()
     if not items:
         _say(stdout, "image-embeddings: no product photos, nothing to index")
         return None
+    # One thread: on shared cores two OpenMP threads were 4x slower (bench/vision.py).
+    torch.set_num_threads(int(options.get("threads") or 1))
     encoder, checkpoint = load_build_encoder()
     folder = image_search.build(settings.MODELS_DIR, items, encoder, checkpoint=checkpoint,
                                 progress=progress, batch_size=batch_size,

@@ -18,6 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=64)
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--threads", type=int, default=1,
+                            help="torch threads; 1 is fastest when other jobs share the cores")
 
-    def handle(self, *args, batch_size, no_progress, **options):
-        build_index(stdout=self.stdout, progress=not no_progress, batch_size=batch_size)
+    def handle(self, *args, batch_size, no_progress, threads, **options):
+        build_index(stdout=self.stdout, progress=not no_progress, batch_size=batch_size,
+                    threads=threads)
