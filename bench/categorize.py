@@ -127,6 +127,10 @@ def throughput(predict, names, repeats=3):
     return best_wall, best_cpu
 
 
+def _seconds(value):
+    return "unknown" if value is None else f"{value:.0f} s"
+
+
 def write_section(path, body):
     """Replace (or append) the Categorization section, leaving every other heading alone."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
@@ -234,8 +238,9 @@ def main(argv=None):
             f"(other jobs share the 2 cores: absolute times are noisy, ratios come from the same "
             f"run).\n\n" + "\n".join(table) + "\n\n"
             f"Models: cascade {results['cascade']['origin']}, default "
-            f"{results['default']['origin']}. Targets: one name <= 0.5 ms p50, batch >= 20,000 "
-            f"names/s.\n")
+            f"{results['default']['origin']}; training time (split, fit, calibration): cascade "
+            f"{_seconds(models['cascade'][2])}, default {_seconds(models['default'][2])}. "
+            f"Targets: one name <= 0.5 ms p50, batch >= 20,000 names/s.\n")
     if not args.no_write:
         write_section(ROOT / "docs" / "benchmarks.md", body)
         print("wrote docs/benchmarks.md")
