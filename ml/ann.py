@@ -188,19 +188,21 @@ class VectorIndex:
         return self._search_hnsw(query, k, ok, exact)
 
     def _search_exact(self, query, k, ok):
-        matrix = self._materialise()
-        scores = matrix @ query
-        mask = self._alive.copy()
-        if ok is not None:
-            mask &= np.fromiter((s is not None and ok(s) for s in self._skus), bool, len(self._skus))
-        scores = np.where(mask, scores, -np.inf)
-        n = int(mask.sum())
-        if n == 0:
-            return []
-        k = min(k, n)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self._skus[i], float(scores[i])) for i in top]
+        scores = np.where(self._alive, self._materialise() @ query, -np.inf)
+        n = int(self._alive.sum())
+        # Filter only the best candidates, widening until k pass: calling a Python
+        # predicate for every item of a large catalog costs more than the scoring.
+        count = k if ok is None else k * 4
+        while n:
+            count = min(count, n)
+            top = np.argpartition(-scores, count - 1)[:count]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            results = [(self._skus[i], float(scores[i])) for i in top
+                       if ok is None or ok(self._skus[i])][:k]
+            if len(results) == k or count == n:
+                return results
+            count *= 4
+        return []
 
     def _search_subset(self, query, k, allowed, ok):
         """Few allowed items: score exactly those (cheaper and exact)."""
