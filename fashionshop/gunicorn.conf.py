@@ -9,8 +9,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", 2))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5
-max_requests = 2000  # recycle workers now and then: bounds any slow leak
-max_requests_jitter = 200
+# Recycling workers bounds a slow leak, but each new worker reloads the ML models
+# (seconds of CPU), so it is off unless asked for.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
+max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
