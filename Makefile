@@ -6,7 +6,7 @@ PYTHON := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup test system-deps bench clean
+.PHONY: run setup test lint system-deps bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -35,7 +35,11 @@ system-deps:
 	@test -x /usr/bin/chromium -a -x /usr/sbin/nginx || { apt-get update -qq && apt-get install -y -qq chromium nginx-light; }
 
 # pytest exits 5 when it collects nothing: that is a failure, not a pass.
-test: $(VENV)/.installed-dev system-deps
+# Unused imports and undefined names are bugs, not style: they fail the build.
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check --select F,E9 .
+
+test: $(VENV)/.installed-dev system-deps lint
 	$(PYTHON) manage.py collectstatic --noinput -v0
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 from main.styles_csv import load_rows  # noqa: E402
 from ml.recommend.catalog import normalise_product, stable_unit  # noqa: E402
-from ml.recommend.collaborative import CollaborativeModel, aggregate  # noqa: E402
+from ml.recommend.collaborative import CollaborativeModel  # noqa: E402
 from ml.recommend.content import ContentModel  # noqa: E402
 from ml.recommend.hybrid import HybridRecommender  # noqa: E402
 from ml.recommend.simulation import SIMULATED_LABEL, simulate  # noqa: E402

@@ -16,7 +16,7 @@ from ml.artifacts import ArtifactError, library_versions, load_joblib, save_jobl
 from .base import StackedTextModel
 from .cascade import BRANCH_PREFIX, NBCascade
 from .linear import CONSISTENCY_MODES, LinearCategorizer
-from .taxonomy import FIELDS, Taxonomy
+from .taxonomy import Taxonomy
 
 log = logging.getLogger("ml")
 

@@ -11,7 +11,7 @@ import pytest
 
 from main.styles_csv import load_rows
 from ml.artifacts import ArtifactError, current_folder
-from ml.categorization import (FIELDS, LinearCategorizer, NBCascade, Taxonomy, evaluate,
+from ml.categorization import (FIELDS, Taxonomy, evaluate,
                                load_model, save_model, split_rows, train)
 from ml.categorization.features import MAX_NAME_CHARS, TextFeaturizer
 from ml.categorization.taxonomy import branch_of

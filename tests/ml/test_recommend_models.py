@@ -12,7 +12,7 @@ from ml.recommend.collaborative import (EVENT_WEIGHTS, REASON_ALSO_BOUGHT, Colla
 from ml.recommend.content import ContentModel
 from ml.recommend.evaluation import (compare, coverage, ndcg_at_k, novelty, precision_at_k,
                                      recall_at_k, time_split)
-from ml.recommend.hybrid import REASON_CONTENT, HybridRecommender
+from ml.recommend.hybrid import HybridRecommender
 from ml.recommend.simulation import SIMULATED_LABEL, describe, simulate
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
