@@ -186,6 +186,9 @@ def evaluate(stdout=None, k=10, limit=None, **options):
     from ml.vision.preprocess import ImageError
     from ml.vision.search import ImageSearch
 
+    import torch
+
+    torch.set_num_threads(1)   # one photo per query: one thread is fastest on shared cores
     search = ImageSearch.load(settings.MODELS_DIR)
     fields = ("sku", "article_type", "base_colour", "gender")
     attributes = {row["sku"]: row for row in Product.objects.values(*fields).iterator()}
