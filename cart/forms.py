@@ -1,8 +1,8 @@
 from django import forms
 
-from accounts.forms import BootstrapMixin
 from cart.models import Order
 from cart.services import MAX_LINE_QUANTITY
+from fashionshop.forms import BootstrapMixin
 
 
 class AddToCartForm(forms.Form):

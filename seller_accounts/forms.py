@@ -9,49 +9,12 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.core.exceptions import ValidationError
 
 from cart.models import OrderItem
+from fashionshop.forms import BootstrapMixin
 from main.images import clean_upload
 from main.models import Product
 from ml.facade import CATEGORIZER_KINDS
 from seller_accounts.models import Seller
 from seller_accounts.selectors import TAXONOMY_FIELDS
-
-
-def _bootstrap(form):
-    """Bootstrap classes; on bound fields with errors, aria-invalid and the ids of the
-    help text and the error list (rendered by seller_accounts/_field.html). Reads the
-    errors only once validation has run (`_errors`): `form.errors` would validate early."""
-    errors = form._errors or {}
-    for name, field in form.fields.items():
-        widget = field.widget
-        if isinstance(widget, forms.HiddenInput):
-            continue
-        if isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select):
-            css = "form-select"
-        else:
-            css = "form-control"
-        auto_id = form[name].auto_id
-        described = [f"{auto_id}_helptext"] if field.help_text else []
-        if name in errors:
-            css += " is-invalid"
-            widget.attrs["aria-invalid"] = "true"
-            described.append(f"{auto_id}_errors")
-        if described:
-            widget.attrs["aria-describedby"] = " ".join(described)
-        widget.attrs["class"] = css
-
-
-class BootstrapMixin:
-    """Styles the widgets when the form is built and again once errors are known."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _bootstrap(self)
-
-    def full_clean(self):
-        super().full_clean()
-        _bootstrap(self)
 
 
 def _clean_store_name(value):

@@ -53,7 +53,7 @@ def test_create_refuses_invalid_data_next_to_the_field(client_a, field, value):
     response = client_a.post(reverse("seller_accounts:product_create"), {**VALID, field: value})
     assert response.status_code == 200
     assert field in response.context["form"].errors
-    assert f'id="id_{field}_errors"'.encode() in response.content
+    assert f'id="id_{field}_error"'.encode() in response.content
     assert b'aria-invalid="true"' in response.content
     assert not Product.objects.exists()
 

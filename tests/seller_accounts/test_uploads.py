@@ -53,7 +53,7 @@ def _assert_refused(response, settings, message):
     assert response.status_code == 200
     errors = response.context["form"].errors["photo"]
     assert any(message in error for error in errors), errors
-    assert b'id="id_photo_errors"' in response.content
+    assert b'id="id_photo_error"' in response.content
     assert not Product.objects.exists()
     assert stored_files(settings) == []
 
