@@ -122,7 +122,14 @@ def scenarios(port, sample_sku, photo):
 def run_load(port, action, needs_login, connections, seconds, max_requests):
     latencies, errors, lock = [], [0], threading.Lock()
     budget = [max_requests]
-    # Sessions sign in before the clock starts: login hashing is not what is measured.
+    # One signed-in session shared by every connection (a seller with many tabs):
+    # password hashing is not what is measured, so it happens before the clock starts.
+    cookies = {}
+    if needs_login:
+        signer = Session(port)
+        if not signer.login("seller-urban-threads", "demo-pass-2026"):
+            raise SystemExit("could not sign in as the demo seller")
+        cookies = signer.cookies
     window = {}
 
     def start_clock():
@@ -133,12 +140,8 @@ def run_load(port, action, needs_login, connections, seconds, max_requests):
 
     def worker():
         session = Session(port)
-        signed_in = not needs_login or session.login("seller-urban-threads", "demo-pass-2026")
+        session.cookies = dict(cookies)
         ready.wait()
-        if not signed_in:
-            with lock:
-                errors[0] += 1
-            return
         local = []
         while time.monotonic() < window["deadline"]:
             with lock:
