@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 
 from ml import facade
+from tests.factories import SellerFactory
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +28,14 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def seller_a(db):
+    """Two stores for the tests that check one seller never sees the other's data."""
+    return SellerFactory(store_name="Alpha Store", slug="alpha")
+
+
+@pytest.fixture
+def seller_b(db):
+    return SellerFactory(store_name="Beta Store", slug="beta")

@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 
 from tests.dashboards.orders import order_at, utc
-from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.factories import ProductFactory, UserFactory
 
 
 def client_for(user):
@@ -19,16 +19,6 @@ def staff_client(db):
 @pytest.fixture
 def buyer_client(db):
     return client_for(UserFactory(username="buyer"))
-
-
-@pytest.fixture
-def seller_a(db):
-    return SellerFactory(store_name="Alpha Store", slug="alpha")
-
-
-@pytest.fixture
-def seller_b(db):
-    return SellerFactory(store_name="Beta Store", slug="beta")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from tests.factories import OrderFactory, OrderItemFactory, ProductFactory, SellerFactory, UserFactory
+from tests.factories import OrderFactory, OrderItemFactory, ProductFactory, UserFactory
 
 
 def image_bytes(fmt="JPEG", size=(48, 32), colour=(200, 40, 40)):
@@ -31,16 +31,6 @@ def png_claiming(width, height):
 def stored_files(settings):
     root = settings.MEDIA_ROOT
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-@pytest.fixture
-def seller_a(db):
-    return SellerFactory(store_name="Alpha Store", slug="alpha")
-
-
-@pytest.fixture
-def seller_b(db):
-    return SellerFactory(store_name="Beta Store", slug="beta")
 
 
 @pytest.fixture
