@@ -27,7 +27,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import gc  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from datetime import date  # noqa: E402
@@ -35,6 +34,8 @@ from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.report import percentiles, write_section  # noqa: E402
 
 import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
@@ -95,12 +96,6 @@ class PipelineCascade:
         return [self.predict_one(n) for n in names]
 
 
-def percentiles(samples_ms):
-    ordered = sorted(samples_ms)
-    return {"p50": statistics.median(ordered),
-            "p99": ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]}
-
-
 def one_name_latency(predict, names):
     gc.collect()
     gc.disable()
@@ -129,21 +124,6 @@ def throughput(predict, names, repeats=3):
 
 def _seconds(value):
     return "unknown" if value is None else f"{value:.0f} s"
-
-
-def write_section(path, body):
-    """Replace (or append) the Categorization section, leaving every other heading alone."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == HEADING), None)
-    section = [HEADING, ""] + body.rstrip().splitlines() + [""]
-    if start is None:
-        lines = lines + ([""] if lines and lines[-1].strip() else []) + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        lines = lines[:start] + section + lines[end:]
-    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 
 def categorizer(kind, models_dir, train_rows, val_rows):
@@ -242,7 +222,7 @@ def main(argv=None):
             f"{_seconds(models['cascade'][2])}, default {_seconds(models['default'][2])}. "
             f"Targets: one name <= 0.5 ms p50, batch >= 20,000 names/s.\n")
     if not args.no_write:
-        write_section(ROOT / "docs" / "benchmarks.md", body)
+        write_section(ROOT / "docs" / "benchmarks.md", HEADING, body)
         print("wrote docs/benchmarks.md")
 
 

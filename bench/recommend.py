@@ -18,13 +18,14 @@ import argparse
 import gc
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.report import percentiles, write_section  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -37,12 +38,6 @@ from ml.recommend.simulation import SIMULATED_LABEL, simulate  # noqa: E402
 
 HEADING = "## Recommendations"
 IN_STOCK_SHARE = 0.95
-
-
-def percentiles(samples_ms):
-    ordered = sorted(samples_ms)
-    return {"p50": statistics.median(ordered),
-            "p99": ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]}
 
 
 def timed(call, queries):
@@ -62,21 +57,6 @@ def _timed(call, queries):
         call(query)
         samples.append((time.perf_counter() - started) * 1000)
     return percentiles(samples)
-
-
-def write_section(path, body):
-    """Replace (or append) the Recommendations section, leaving every other heading alone."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == HEADING), None)
-    section = [HEADING, ""] + body.rstrip().splitlines() + [""]
-    if start is None:
-        lines = lines + ([""] if lines and lines[-1].strip() else []) + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        lines = lines[:start] + section + lines[end:]
-    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 
 def main(argv=None):
@@ -156,7 +136,7 @@ exactly, so the skus among equal scores may differ).
 | recommended for you (hybrid, fold-in) | {personal['p50']:.2f} ms | {personal['p99']:.2f} ms |
 | customers also bought | {also['p50']:.2f} ms | {also['p99']:.2f} ms |
 """
-    write_section(ROOT / "docs" / "benchmarks.md", body)
+    write_section(ROOT / "docs" / "benchmarks.md", HEADING, body)
     print("written to docs/benchmarks.md")
 
 
