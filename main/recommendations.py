@@ -8,6 +8,8 @@ click-tracking link. It records no interactions: the views do that.
 """
 from dataclasses import dataclass, field
 
+from django.utils.functional import SimpleLazyObject
+
 from experiments.models import Impression
 from experiments.selectors import click_url
 from experiments.services import assign_variant, record_impressions
@@ -22,6 +24,8 @@ FOR_YOU = "Recommended for you"
 SURFACES = {SIMILAR: Impression.Surface.SIMILAR, VISUAL: Impression.Surface.VISUAL,
             ALSO_BOUGHT: Impression.Surface.ALSO_BOUGHT, FOR_YOU: Impression.Surface.FOR_YOU}
 PER_SECTION = 8
+# Product-page sections are the same for everyone outside an A/B test, so the page caches them.
+SHARED_SECTIONS_SECONDS = 300
 # Ask the models for more than we show: some candidates will be out of stock.
 OVERFETCH = 3
 
@@ -74,7 +78,17 @@ def _variant(request):
     return assign_variant(EXPERIMENT, request)
 
 
-def product_page_sections(product, request, k=PER_SECTION):
+def product_page_context(product, request):
+    """The product page's recommendation context: sections computed only if rendered,
+    and how long the rendered sections may be shared (0 while an A/B test runs, since
+    impressions and click links are then per shopper)."""
+    variant = _variant(request)
+    return {"recommendation_sections": SimpleLazyObject(
+                lambda: product_page_sections(product, request, variant=variant)),
+            "recommendations_cache_seconds": 0 if variant else SHARED_SECTIONS_SECONDS}
+
+
+def product_page_sections(product, request, k=PER_SECTION, variant=None):
     """Similar items, visually similar (products with a photo) and customers also bought.
 
     Never raises: without a trained model the facade answers nothing and the
@@ -82,7 +96,7 @@ def product_page_sections(product, request, k=PER_SECTION):
     """
     from ml import facade
 
-    variant = _variant(request)
+    variant = variant or _variant(request)
     similar = facade.similar_products(product, k=k * OVERFETCH, variant=variant or DEFAULT_VARIANT)
     visual = ([(sku, score, "looks alike") for sku, score in facade.visual_neighbours(product.sku, k * OVERFETCH)]
               if product.image else [])

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from main import selectors
 from main.forms import PhotoSearchForm, ProductFilterForm
 from main.models import Interaction
-from main.recommendations import for_you_section, product_page_sections
+from main.recommendations import for_you_section, product_page_context
 from main.services import record_interaction
 
 PHOTO_MATCHES = 12
@@ -83,10 +83,9 @@ def product_detail(request, sku):
     record_interaction(
         product, Interaction.Kind.VIEW, user=request.user, session_key=request.session.session_key
     )
+    # ML order, purchasable only, one query for all sections.
     return render(request, "main/product_detail.html", {
-        "product": product,
-        # ML order, purchasable only, one query for all sections.
-        "recommendation_sections": product_page_sections(product, request)})
+        "product": product, **product_page_context(product, request)})
 
 
 @require_http_methods(["GET", "POST"])

@@ -248,3 +248,16 @@ def test_home_recommends_for_the_shopper(client, trained):
     sections = response.context["recommendation_sections"]
     assert sections and sections[0].title == "Recommended for you"
     assert tee not in sections[0].products  # never what the shopper just looked at
+
+
+def test_product_page_sections_are_rendered_once_outside_an_experiment(client, trained, monkeypatch):
+    from ml import facade
+
+    calls = []
+    similar = facade.similar_products
+    monkeypatch.setattr(facade, "similar_products", lambda *a, **kw: calls.append(1) or similar(*a, **kw))
+    tee = trained["Nike Men Blue Tshirts"]
+    first = client.get(tee.get_absolute_url()).content.decode()
+    second = client.get(tee.get_absolute_url()).content.decode()
+    assert len(calls) == 1
+    assert "Similar items" in first and "Similar items" in second
