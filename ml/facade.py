@@ -6,6 +6,8 @@ settings.MODELS_DIR. A missing or corrupt artifact logs one error and the
 functions fall back (empty suggestions, popularity, no results): they never
 raise into a request.
 """
+import hashlib
+
 from django.conf import settings
 
 from ml.artifacts import current_version
@@ -142,7 +144,8 @@ def _popular_from_database(segment, k):
     """
     from django.core.cache import cache
 
-    key = "ml:popular:" + repr(sorted((segment or {}).items())) + f":{k}"
+    segment_key = hashlib.sha1(repr(sorted((segment or {}).items())).encode()).hexdigest()
+    key = f"ml:popular:{segment_key}:{k}"
     ranked = cache.get(key)
     if ranked is None:
         ranked = _count_purchases(segment, k)
