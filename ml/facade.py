@@ -7,12 +7,15 @@ functions fall back (empty suggestions, popularity, no results): they never
 raise into a request.
 """
 import hashlib
+import logging
+import threading
 
 from django.conf import settings
 
 from ml.artifacts import current_version
 from ml.lazy import LazyArtifact
 
+log = logging.getLogger("ml")
 _ARTIFACTS = []
 
 
@@ -89,9 +92,7 @@ def _safely(what, call):
     try:
         return call()
     except Exception:  # recommendations are optional: log, never break the page
-        import logging
-
-        logging.getLogger("ml").exception("recommendations: %s failed, showing none", what)
+        log.exception("recommendations: %s failed, showing none", what)
         return []
 
 
@@ -209,11 +210,8 @@ def recommendations_status():
 # (and logs) on a missing or corrupt artifact or an unreadable photo; none raises.
 # Results are active, in-stock products only unless the caller passes
 # `allowed_skus` (then exactly those may appear).
-import logging as _logging  # noqa: E402
-import threading as _threading  # noqa: E402
 
-_vision_log = _logging.getLogger("ml")
-_image_index_lock = _threading.Lock()
+_image_index_lock = threading.Lock()
 VISUAL_OVERFETCH = 4
 
 
@@ -261,9 +259,9 @@ def _visual_safely(what, call):
     try:
         return call()
     except ImageError as exc:
-        _vision_log.warning("visual search: %s got an unreadable photo: %s", what, exc)
+        log.warning("visual search: %s got an unreadable photo: %s", what, exc)
     except Exception:  # visual search is optional: log, never break the page
-        _vision_log.exception("visual search: %s failed, showing none", what)
+        log.exception("visual search: %s failed, showing none", what)
     return []
 
 
@@ -370,7 +368,7 @@ def visual_search_status():
 # functions log and answer with no suggestions.
 CATEGORIZER_KINDS = ("default", "cascade")
 MAX_CATEGORIZE_BATCH = 10_000
-_categorization_log = _logging.getLogger("ml")
+_categorization_log = logging.getLogger("ml")
 
 
 def _categorizer_artifact(kind):
