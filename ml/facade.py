@@ -368,7 +368,6 @@ def visual_search_status():
 # functions log and answer with no suggestions.
 CATEGORIZER_KINDS = ("default", "cascade")
 MAX_CATEGORIZE_BATCH = 10_000
-_categorization_log = logging.getLogger("ml")
 
 
 def _categorizer_artifact(kind):
@@ -393,7 +392,7 @@ def categorizer(model="default"):
     """The loaded categorizer of kind `model`, or None (error logged once) when unusable."""
     artifact = _categorizers.get(model)
     if artifact is None:
-        _categorization_log.error("categorize: unknown model %r (use one of %s)",
+        log.error("categorize: unknown model %r (use one of %s)",
                                   model, ", ".join(CATEGORIZER_KINDS))
         return None
     return artifact.get()
@@ -415,7 +414,7 @@ def categorize(names, model="default"):
     try:
         return predictor.predict(names)
     except Exception:  # suggestions are optional: log, never break the form
-        _categorization_log.exception("categorize: %s model failed, no suggestions", model)
+        log.exception("categorize: %s model failed, no suggestions", model)
         return []
 
 
