@@ -32,8 +32,11 @@ def models_dir():
 
 
 def artifact_status():
-    """For /healthz: which artifacts are loaded, and why one is not."""
-    return {a.name: {"loaded": a.loaded, **({"error": a.error} if a.error else {})} for a in _ARTIFACTS}
+    """For /healthz and callers naming what they serve: per artifact, whether it is
+    loaded, the version CURRENT names on disk, and why it is not loaded."""
+    return {a.name: {"loaded": a.loaded, "version": current_version(models_dir(), a.name),
+                     **({"error": a.error} if a.error else {})}
+            for a in _ARTIFACTS}
 
 
 def warm_up():
@@ -192,16 +195,6 @@ def recommended_for(user_or_session, segment=None, k=10, allowed=None, variant="
 def recommendations_ready():
     """Is a content recommender loaded (similar items can be answered)?"""
     return _recommender_content.get() is not None
-
-
-def recommendations_status():
-    """For /healthz: whether each recommender is loaded, and which version is served."""
-    from ml.artifacts import current_version
-
-    return {artifact.name: {"loaded": artifact.loaded,
-                            "version": current_version(models_dir(), artifact.name),
-                            **({"error": artifact.error} if artifact.error else {})}
-            for artifact in (_recommender_content, _recommender_collaborative)}
 
 
 # --- visual search ---
@@ -416,19 +409,3 @@ def categorize(names, model="default"):
     except Exception:  # suggestions are optional: log, never break the form
         log.exception("categorize: %s model failed, no suggestions", model)
         return []
-
-
-def reload_categorizers():
-    """Forget the loaded categorizers so the next call loads the CURRENT versions."""
-    for artifact in _categorizers.values():
-        artifact.reset()
-
-
-def categorization_status():
-    """For /healthz: whether each categorizer is loaded, which version, and why not."""
-    from ml.artifacts import current_version
-
-    return {artifact.name: {"loaded": artifact.loaded,
-                            "version": current_version(models_dir(), artifact.name),
-                            **({"error": artifact.error} if artifact.error else {})}
-            for artifact in _categorizers.values()}

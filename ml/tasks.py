@@ -32,12 +32,11 @@ def index_product_photo(product_id):
 
 @shared_task(**RETRY)
 def retrain_models(only=None):
-    """Retrain (all, or the comma-separated steps in `only`) and serve the new versions."""
+    """Retrain (all, or the comma-separated steps in `only`); each step serves its new version."""
     call_command("train_models", *(["--only", only] if only else []))
-    facade.reload()
 
 
 @shared_task(**RETRY)
 def rebuild_image_index():
+    """Re-embed every photo (resuming what is stored) and serve the new index."""
     call_command("build_image_index")
-    facade.reload()

@@ -40,7 +40,7 @@ def json_endpoint(view):
 
 def _served_version(model):
     """The version of `model` being served ("" if none), so saved outcomes name it."""
-    status = facade.categorization_status().get(f"categorizer-{model}", {})
+    status = facade.artifact_status().get(f"categorizer-{model}", {})
     return status.get("version") or ""
 
 

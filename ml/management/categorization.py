@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from main.styles_csv import load_rows
+from ml import facade
 from ml.artifacts import ArtifactError, current_version
 from ml.categorization import training
 
@@ -68,12 +69,6 @@ def catalog_rows(csv=None, stdout=None):
     return training.usable_rows(rows), f"{csv} ({len(rows)} rows)"
 
 
-def _reset_facade():
-    from ml import facade
-
-    facade.reload_categorizers()
-
-
 # -- training -----------------------------------------------------------------------------
 def train_categorizers(stdout=None, csv=None, refit=False, kinds=KINDS, rows=None, **options):
     """train_models step "categorizer": train, validate and save both categorizers.
@@ -94,7 +89,7 @@ def train_categorizers(stdout=None, csv=None, refit=False, kinds=KINDS, rows=Non
         folder = training.save_model(models_dir(), model, card)
         _say(stdout, f"Saved {folder.parent.name} version {folder.name}")
         saved[kind] = model
-    _reset_facade()
+    facade.reload()
     return saved
 
 

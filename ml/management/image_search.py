@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from ml import facade
 from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
 
 log = logging.getLogger("ml")
@@ -117,7 +118,7 @@ def build_index(stdout=None, progress=True, batch_size=64, **options):
     folder = image_search.build(settings.MODELS_DIR, items, encoder, checkpoint=checkpoint,
                                 progress=progress, batch_size=batch_size,
                                 extra_card={"data": source})
-    _reset_facade()
+    facade.reload()
     card = load_card(folder)
     _say(stdout, f"image-embeddings: {card['count']} photos embedded with {encoder.name} "
                  f"(colour weight {encoder.colour_weight}), {card['failed_count']} unreadable, "
@@ -135,12 +136,6 @@ def ensure_index(stdout=None, progress=True):
         _say(stdout, f"image-embeddings: {exc}; building it now")
     build_index(stdout=stdout, progress=progress)
     return ImageSearch.load(settings.MODELS_DIR)
-
-
-def _reset_facade():
-    from ml import facade
-
-    facade.reload()
 
 
 def train_encoder(stdout=None, styles=None, images=None, epochs=5, progress=True,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from main.models import Interaction, Product
+from ml import facade
 from ml.recommend import store
 from ml.recommend.simulation import SESSION_PREFIX, SHOPPER_PREFIX, SIMULATED_LABEL, simulate
 
@@ -57,12 +58,6 @@ def describe_data(rows):
             "note": ("figures come from simulated shoppers" if simulated else "")}
 
 
-def _reset_facade():
-    from ml import facade
-
-    facade.reload()
-
-
 def train_content(stdout=None, **options):
     """train_models step "recommender-content": similar items from the catalog text."""
     from ml.recommend.content import ContentModel
@@ -75,7 +70,7 @@ def train_content(stdout=None, **options):
     folder = store.save_content(settings.MODELS_DIR, model, data={
         "source": "Product table", "products": len(products),
         "active_products": sum(1 for p in products if p["is_active"])})
-    _reset_facade()
+    facade.reload()
     _say(stdout, f"recommender-content: {len(products)} products, top-{model.k} neighbours "
                  f"in {model.train_seconds:.1f}s -> {folder}")
     return folder
@@ -104,7 +99,7 @@ def train_collaborative(stdout=None, **options):
             _say(stdout, f"recommender-collaborative: blend left at defaults ({exc})")
     folder = store.save_collaborative(settings.MODELS_DIR, model, data=describe_data(rows),
                                       metrics=metrics)
-    _reset_facade()
+    facade.reload()
     _say(stdout, f"recommender-collaborative: {model.stats} in {model.train_seconds:.1f}s "
                  f"-> {folder}")
     return folder

@@ -32,9 +32,9 @@ NAMES = ["Blue Denim Jeans for Men", "", "Lakme Red Lipstick", "x" * 10_000,
 
 @pytest.fixture(autouse=True)
 def fresh_facade():
-    facade.reload_categorizers()
+    facade.reload()
     yield
-    facade.reload_categorizers()
+    facade.reload()
 
 
 @pytest.fixture(scope="module")
@@ -179,19 +179,19 @@ def test_facade_without_artifacts_logs_once_and_suggests_nothing(caplog):
         assert facade.categorize(["Men Blue Jeans"]) == []
         assert facade.categorize(["Men Blue Jeans"]) == []
     assert caplog.text.count("categorizer-default unavailable") == 1
-    status = facade.categorization_status()
+    status = facade.artifact_status()
     assert status["categorizer-default"]["loaded"] is False
     assert "categorizer-default" in facade.artifact_status()
 
 
 def test_facade_serves_trained_models_and_reloads(catalog, settings):
     call_command("train_models", "--only", "categorizer", stdout=StringIO())
-    facade.reload_categorizers()
+    facade.reload()
     for model in ("default", "cascade"):
         results = facade.categorize(["Blue Denim Jeans for Men", ""], model=model)
         assert [r["articleType"] for r in results][:1] == ["Jeans"]
         assert len(results[0]["candidates"]) == 3
-    assert facade.categorization_status()["categorizer-default"]["loaded"] is True
+    assert facade.artifact_status()["categorizer-default"]["loaded"] is True
     assert facade.categorize([]) == []
     assert facade.categorize(["x"], model="nonsense") == []
 
@@ -199,7 +199,7 @@ def test_facade_serves_trained_models_and_reloads(catalog, settings):
 def test_facade_with_a_corrupt_artifact_never_raises(catalog, settings, caplog):
     call_command("train_models", "--only", "categorizer", stdout=StringIO())
     (current_folder(settings.MODELS_DIR, "categorizer-default") / "model.joblib").write_text("junk")
-    facade.reload_categorizers()
+    facade.reload()
     with caplog.at_level(logging.ERROR, logger="ml"):
         assert facade.categorize(["Men Blue Jeans"]) == []
     assert "categorizer-default" in caplog.text

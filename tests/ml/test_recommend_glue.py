@@ -121,7 +121,7 @@ def test_training_steps_write_carded_artifacts(trained, settings):
     assert card["data"]["source"] == SIMULATED_LABEL
     assert card["data"]["simulated_interactions"] == card["data"]["interactions"] > 0
     assert set(recs.STEPS) == {"recommender-content", "recommender-collaborative"}
-    status = facade.recommendations_status()
+    status = facade.artifact_status()
     assert status["recommender-content"]["version"]
 
 
@@ -156,7 +156,7 @@ def test_missing_or_corrupt_artifacts_fall_back_with_one_log_line(catalog, setti
     (current_folder(settings.MODELS_DIR, store.CONTENT) / "model.joblib").write_bytes(b"junk")
     facade.reload()
     assert facade.similar_products(tee) == []
-    assert facade.recommendations_status()["recommender-content"]["loaded"] is False
+    assert facade.artifact_status()["recommender-content"]["loaded"] is False
 
 
 def test_evaluate_writes_a_labelled_report(catalog, settings, monkeypatch):

@@ -34,7 +34,7 @@ def categorized(monkeypatch):
         calls.append((list(names), model))
         return [{**JEANS, "name": name} for name in names]
     monkeypatch.setattr(facade, "categorize", categorize)
-    monkeypatch.setattr(facade, "categorization_status", lambda: {
+    monkeypatch.setattr(facade, "artifact_status", lambda: {
         "categorizer-default": {"loaded": True, "version": "20260101T000000Z"},
         "categorizer-cascade": {"loaded": True, "version": "20260202T000000Z"}})
     return calls
@@ -232,10 +232,10 @@ def trained_categorizer(settings):
     """A real "default" categorizer trained on 40 rows and served from the test's MODELS_DIR."""
     from ml.categorization import save_model, train
 
-    facade.reload_categorizers()
+    facade.reload()
     save_model(settings.MODELS_DIR, train(tiny_catalog(), "default"), {"data": "40 synthetic rows"})
     yield
-    facade.reload_categorizers()
+    facade.reload()
 
 
 def test_a_real_categorizer_answers_json_with_its_version(client_a, trained_categorizer):
@@ -243,7 +243,7 @@ def test_a_real_categorizer_answers_json_with_its_version(client_a, trained_cate
     assert response.status_code == 200
     body = response.json()
     assert body["available"] is True and body["model"] == "default"
-    assert body["version"] == facade.categorization_status()["categorizer-default"]["version"] != ""
+    assert body["version"] == facade.artifact_status()["categorizer-default"]["version"] != ""
     suggestions = body["suggestions"]
     assert (suggestions["gender"], suggestions["articleType"], suggestions["baseColour"]) == ("Men", "Jeans", "Blue")
     assert set(suggestions["confidence"]) == {"gender", "masterCategory", "subCategory", "articleType",
@@ -253,7 +253,7 @@ def test_a_real_categorizer_answers_json_with_its_version(client_a, trained_cate
 
 
 def test_without_any_trained_categorizer_the_answer_is_unavailable(client_a, settings):
-    facade.reload_categorizers()
+    facade.reload()
     response = post_json(client_a, CATEGORIZE, {"name": "Blue jeans", "model": "cascade"})
     assert response.status_code == 200
     assert response.json() == {"suggestions": {}, "model": "cascade", "version": "", "available": False}
