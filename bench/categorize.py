@@ -35,17 +35,16 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import percentiles, write_section  # noqa: E402
-
 import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
 from sklearn.naive_bayes import MultinomialNB  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
-from main.styles_csv import load_rows  # noqa: E402
+from bench.report import percentiles, write_section  # noqa: E402
 from ml.artifacts import ArtifactError  # noqa: E402
 from ml.categorization import training  # noqa: E402
 from ml.categorization.taxonomy import Taxonomy  # noqa: E402
+from ml.styles_csv import load_rows  # noqa: E402
 
 HEADING = "## Categorization"
 BATCH = 1024

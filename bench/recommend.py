@@ -25,16 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import percentiles, write_section  # noqa: E402
-
 import numpy as np  # noqa: E402
 
-from main.styles_csv import load_rows  # noqa: E402
+from bench.report import percentiles, write_section  # noqa: E402
 from ml.recommend.catalog import normalise_product, stable_unit  # noqa: E402
 from ml.recommend.collaborative import CollaborativeModel  # noqa: E402
 from ml.recommend.content import ContentModel  # noqa: E402
 from ml.recommend.hybrid import HybridRecommender  # noqa: E402
 from ml.recommend.simulation import SIMULATED_LABEL, simulate  # noqa: E402
+from ml.styles_csv import load_rows  # noqa: E402
 
 HEADING = "## Recommendations"
 IN_STOCK_SHARE = 0.95

@@ -11,9 +11,7 @@ import logging
 import math
 import re
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.db.models import Count, DecimalField, F, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -21,8 +19,8 @@ from django.utils import timezone
 from cart.models import OrderItem
 from dashboards.periods import local_period
 from main.models import Product
-from ml import artifacts
 from seller_accounts.selectors import LOW_STOCK_THRESHOLD
+from shop_ml import facade
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +199,8 @@ def catalog_report():
 
 # Models --------------------------------------------------------------------
 
-def models_dir():
-    return Path(settings.MODELS_DIR)
-
-
 def reports_dir():
-    return models_dir() / REPORTS_DIR
+    return facade.models_dir() / REPORTS_DIR
 
 
 def flatten_metrics(tree, path=()):
@@ -272,7 +266,7 @@ def report_image_path(filename):
 
 def artifact_names():
     try:
-        return sorted(p.name for p in models_dir().iterdir()
+        return sorted(p.name for p in facade.models_dir().iterdir()
                       if p.is_dir() and not p.name.startswith(".") and p.name != REPORTS_DIR)
     except OSError:
         return []
@@ -307,8 +301,8 @@ def model_registry():
     """Every artifact with its versions (newest first) and the one being served."""
     registry = []
     for name in artifact_names():
-        current = artifacts.current_version(models_dir(), name)
-        versions = [version_summary(card, current) for card in artifacts.versions(models_dir(), name)
+        current, cards = facade.model_versions(name)
+        versions = [version_summary(card, current) for card in cards
                     if isinstance(card, dict) and isinstance(card.get("version"), str)]
         registry.append({
             "name": name, "current": current, "versions": versions,

@@ -4,7 +4,7 @@ import logging
 from django.core.exceptions import ValidationError
 
 from dashboards import selectors
-from ml import artifacts, facade
+from shop_ml import facade
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,5 @@ def serve_version(name, version, user):
     entry = next((e for e in selectors.model_registry() if e["name"] == name), None)
     if entry is None or not any(v["version"] == version for v in entry["versions"]):
         raise ValidationError(f"There is no version {version!r} of {name!r}.")
-    artifacts.activate_version(selectors.models_dir(), name, version)
-    facade.reload()
+    facade.serve_version(name, version)
     log.info("%s now serves %s %s (was %s)", user, name, version, entry["current"])

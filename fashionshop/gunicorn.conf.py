@@ -21,6 +21,6 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 def post_worker_init(worker):
     # Load the ML artifacts before the first request instead of during it.
-    from ml import facade
+    from shop_ml import facade
 
     facade.warm_up()

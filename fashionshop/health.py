@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from fashionshop import __version__
-from ml import facade
+from shop_ml import facade
 
 log = logging.getLogger(__name__)
 

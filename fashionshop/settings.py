@@ -38,7 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "seller_accounts",
     "cart",
-    "ml",
+    "shop_ml",
     "experiments",
     "dashboards",
 ]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from main.models import CatalogImport, Product
-from main.styles_csv import RowError, read_styles
+from ml.styles_csv import RowError, read_styles
 from seller_accounts.models import Seller
 
 BATCH_SIZE = 2000

@@ -94,7 +94,7 @@ def product_page_sections(product, request, k=PER_SECTION, variant=None):
     Never raises: without a trained model the facade answers nothing and the
     page simply has fewer sections.
     """
-    from ml import facade
+    from shop_ml import facade
 
     variant = variant or _variant(request)
     similar = facade.similar_products(product, k=k * OVERFETCH, variant=variant or DEFAULT_VARIANT)
@@ -114,7 +114,7 @@ def product_page_sections(product, request, k=PER_SECTION, variant=None):
 
 def for_you_section(request, segment=None, k=PER_SECTION):
     """"Recommended for you" from the shopper's history, or what is popular for a newcomer."""
-    from ml import facade
+    from shop_ml import facade
 
     variant = _variant(request)
     shopper = request.user if request.user.is_authenticated else request.session.session_key

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from main.images import CleanImage, clean_upload
 from main.models import Interaction, Product
-from ml.tasks import index_product_photo
+from shop_ml.tasks import index_product_photo
 
 
 def record_interaction(product, kind, user=None, session_key=""):

@@ -95,7 +95,7 @@ def photo_search(request):
         form = PhotoSearchForm(request.POST, request.FILES)
         if form.is_valid():
             # Imported on use: the ML stack is heavy, and the rest of the shop must not wait for it.
-            from ml import facade
+            from shop_ml import facade
 
             matches = facade.similar_to_image(form.cleaned_data["photo"], k=PHOTO_MATCHES)
             results = selectors.purchasable_in_order([sku for sku, _ in matches])

@@ -1,6 +1,6 @@
 """Machine learning for the shop, in plain Python.
 
-Only `ml.facade`, `ml.apps` and `ml.management` know about Django; everything
-else here takes plain rows and arrays so it can be trained, tested and
-benchmarked without a database.
+Nothing here imports Django or an app (tests/ml/test_plain_python.py enforces
+it): everything takes plain rows, paths and arrays, so it can be trained,
+tested and benchmarked without a database. `shop_ml/` is the Django side.
 """

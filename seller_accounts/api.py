@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 
 from main.images import decode_upload
-from ml import facade
 from seller_accounts.forms import CategorizeForm
+from shop_ml import facade
 
 # A name is at most 300 characters, so anything much larger is not a real request; the
 # limit keeps us from parsing megabytes of JSON only to refuse them.

@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from ml import facade
+from shop_ml import facade
 from tests.factories import SellerFactory
 
 

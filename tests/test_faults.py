@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from main.models import Product
-from ml import facade
 from ml.artifacts import current_folder
+from shop_ml import facade
 from tests.factories import SellerFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent

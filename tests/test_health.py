@@ -6,7 +6,7 @@ from django.db.utils import OperationalError
 from django.urls import reverse
 
 from fashionshop import __version__
-from ml import facade
+from shop_ml import facade
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@
 A product row is a dict with the shop's field names (sku, name, description,
 gender, master_category, sub_category, article_type, base_colour, season, year,
 usage, price, stock, is_active). `normalise_product` also accepts the raw
-styles.csv rows of `main.styles_csv.load_rows`, so experiments and benchmarks
+styles.csv rows of `ml.styles_csv.load_rows`, so experiments and benchmarks
 run without a database.
 """
 import hashlib

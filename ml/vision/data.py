@@ -8,7 +8,7 @@ here is tuned on `train`/`val` only.
 import hashlib
 from pathlib import Path
 
-from main.styles_csv import load_rows
+from ml.styles_csv import load_rows
 
 VAL_PERCENT = 15   # ids whose hash bucket (0..99) is >= 100 - VAL_PERCENT
 

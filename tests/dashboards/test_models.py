@@ -6,8 +6,9 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboards import selectors
-from ml import artifacts, facade
+from ml import artifacts
 from ml.lazy import LazyArtifact
+from shop_ml import facade
 from tests.dashboards.conftest import client_for
 from tests.factories import UserFactory
 

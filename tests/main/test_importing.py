@@ -7,7 +7,7 @@ from PIL import Image
 
 from main.importing import import_catalog
 from main.models import CatalogImport, Product
-from main.styles_csv import load_rows
+from ml.styles_csv import load_rows
 
 HEADER = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName\n"
 

@@ -337,8 +337,8 @@ def png_bytes(size=(40, 40)):
 
 @pytest.fixture
 def visual_model(monkeypatch):
-    """Stands in for ml.facade.similar_to_image; `answer` is what it returns."""
-    import ml.facade
+    """Stands in for shop_ml.facade.similar_to_image; `answer` is what it returns."""
+    import shop_ml.facade
 
     class Model:
         answer = []
@@ -348,7 +348,7 @@ def visual_model(monkeypatch):
         Model.calls.append((image.mode, image.size, k))
         return Model.answer
 
-    monkeypatch.setattr(ml.facade, "similar_to_image", similar_to_image)
+    monkeypatch.setattr(shop_ml.facade, "similar_to_image", similar_to_image)
     return Model
 
 

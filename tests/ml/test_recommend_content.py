@@ -130,18 +130,3 @@ def test_bad_settings_and_empty_catalog_are_refused():
         ContentModel().fit([])
     with pytest.raises(ValueError):
         ContentModel().fit([product("1", "a"), product("1", "b")])
-
-
-def test_the_recommender_package_is_plain_python():
-    import ast
-    from pathlib import Path
-
-    import ml.recommend
-
-    for path in Path(ml.recommend.__file__).parent.glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            assert not any(name.split(".")[0] in ("django", "main", "cart") for name in names), \
-                f"{path.name} imports {names}"

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from ml import facade
+from shop_ml import facade
 from tests.seller_accounts.conftest import image_bytes, png_claiming, stored_files, upload
 
 pytestmark = pytest.mark.django_db

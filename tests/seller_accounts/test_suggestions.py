@@ -9,7 +9,7 @@ from django.urls import reverse
 from experiments.models import SuggestionOutcome
 from main import services
 from main.models import Product
-from ml import facade
+from shop_ml import facade
 from tests.seller_accounts.conftest import upload
 from tests.seller_accounts.test_products import VALID
 

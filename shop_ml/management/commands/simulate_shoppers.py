@@ -7,7 +7,7 @@ replaces the previous simulated history; real interactions are never touched.
 from django.core.management.base import BaseCommand, CommandError
 
 from main.models import Interaction
-from ml.management.recommendations import SESSION_PREFIX, clear_simulated, simulate_shoppers
+from shop_ml.management.recommendations import SESSION_PREFIX, clear_simulated, simulate_shoppers
 
 
 class Command(BaseCommand):

@@ -12,11 +12,11 @@ from django.urls import reverse
 
 from main.models import Interaction
 from main.recommendations import ALSO_BOUGHT, SIMILAR, product_page_sections
-from ml import facade
 from ml.artifacts import current_folder
-from ml.management import recommendations as recs
 from ml.recommend import store
 from ml.recommend.simulation import SIMULATED_LABEL
+from shop_ml import facade
+from shop_ml.management import recommendations as recs
 from tests.factories import InteractionFactory, ProductFactory, SellerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -251,7 +251,7 @@ def test_home_recommends_for_the_shopper(client, trained):
 
 
 def test_product_page_sections_are_rendered_once_outside_an_experiment(client, trained, monkeypatch):
-    from ml import facade
+    from shop_ml import facade
 
     calls = []
     similar = facade.similar_products

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
 
-class MlConfig(AppConfig):
-    name = "ml"
+class ShopMlConfig(AppConfig):
+    name = "shop_ml"
     verbose_name = "Machine learning"

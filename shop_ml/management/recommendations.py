@@ -9,15 +9,15 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from main.models import Interaction, Product
-from ml import facade
 from ml.recommend import store
 from ml.recommend.simulation import SESSION_PREFIX, SHOPPER_PREFIX, SIMULATED_LABEL, simulate
+from shop_ml import facade
+from shop_ml.management import say
 
 PRODUCT_FIELDS = ("sku", "name", "description", "gender", "master_category", "sub_category",
                   "article_type", "base_colour", "season", "year", "usage", "price", "stock",
@@ -27,11 +27,6 @@ REPORT = Path("reports") / "recommendations.json"
 MIN_EVALUATION_SHOPPERS = 30
 EVALUATION_SHOPPERS, EVALUATION_DAYS, EVALUATION_SEED = 1500, 60, 0
 BATCH = 5000
-
-
-def _say(stdout, message):
-    if stdout is not None:
-        stdout.write(message if message.endswith("\n") else message + "\n")
 
 
 def product_rows():
@@ -64,14 +59,14 @@ def train_content(stdout=None, **options):
 
     products = product_rows()
     if not products:
-        _say(stdout, "recommender-content: no products, nothing to train")
+        say(stdout, "recommender-content: no products, nothing to train")
         return None
     model = ContentModel(text=options.get("text", "count")).fit(products)
-    folder = store.save_content(settings.MODELS_DIR, model, data={
+    folder = store.save_content(facade.models_dir(), model, data={
         "source": "Product table", "products": len(products),
         "active_products": sum(1 for p in products if p["is_active"])})
     facade.reload()
-    _say(stdout, f"recommender-content: {len(products)} products, top-{model.k} neighbours "
+    say(stdout, f"recommender-content: {len(products)} products, top-{model.k} neighbours "
                  f"in {model.train_seconds:.1f}s -> {folder}")
     return folder
 
@@ -83,7 +78,7 @@ def train_collaborative(stdout=None, **options):
 
     rows = interaction_rows()
     if not rows:
-        _say(stdout, "recommender-collaborative: no interactions yet (run simulate_shoppers "
+        say(stdout, "recommender-collaborative: no interactions yet (run simulate_shoppers "
                      "for a simulated history); nothing to train")
         return None
     products = product_rows()
@@ -92,15 +87,15 @@ def train_collaborative(stdout=None, **options):
     metrics = {}
     if options.get("tune", True):
         try:
-            content, _ = store.load_content(settings.MODELS_DIR)
+            content, _ = store.load_content(facade.models_dir())
             model.blend, sweep = tune_hybrid(content, rows, attributes)
             metrics["validation_sweep_ndcg@10"] = sweep
         except Exception as exc:  # no content model or too little history: keep the defaults
-            _say(stdout, f"recommender-collaborative: blend left at defaults ({exc})")
-    folder = store.save_collaborative(settings.MODELS_DIR, model, data=describe_data(rows),
+            say(stdout, f"recommender-collaborative: blend left at defaults ({exc})")
+    folder = store.save_collaborative(facade.models_dir(), model, data=describe_data(rows),
                                       metrics=metrics)
     facade.reload()
-    _say(stdout, f"recommender-collaborative: {model.stats} in {model.train_seconds:.1f}s "
+    say(stdout, f"recommender-collaborative: {model.stats} in {model.train_seconds:.1f}s "
                  f"-> {folder}")
     return folder
 
@@ -124,17 +119,17 @@ def evaluate(stdout=None, max_shoppers=1000, **options):
             f"figures come from {EVALUATION_SHOPPERS} simulated shoppers over "
             f"{EVALUATION_DAYS} days, seed {EVALUATION_SEED}")}
     try:
-        content, _ = store.load_content(settings.MODELS_DIR)
+        content, _ = store.load_content(facade.models_dir())
     except Exception:
         content = None
     result = compare(products, rows, content=content, max_shoppers=max_shoppers)
     report = {"created_at": timezone.now().isoformat(), "data": data, **result}
-    path = Path(settings.MODELS_DIR) / REPORT
+    path = facade.models_dir() / REPORT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     for name, metrics in report["methods"].items():
-        _say(stdout, f"{name:>13}: " + ", ".join(f"{key} {value}" for key, value in metrics.items()))
-    _say(stdout, f"({data['source']}) -> {path}")
+        say(stdout, f"{name:>13}: " + ", ".join(f"{key} {value}" for key, value in metrics.items()))
+    say(stdout, f"({data['source']}) -> {path}")
     return report
 
 
@@ -180,6 +175,6 @@ def simulate_shoppers(shoppers, days, seed, stdout=None):
                              created_at=row["ts"])
                  for row in rows]
         Interaction.objects.bulk_create(batch, batch_size=BATCH)
-    _say(stdout, f"{len(rows)} simulated interactions from {len(names)} simulated shoppers "
+    say(stdout, f"{len(rows)} simulated interactions from {len(names)} simulated shoppers "
                  f"over {days} days (seed {seed}); labelled: {SIMULATED_LABEL}")
     return len(rows)

@@ -9,7 +9,7 @@ catalog with it. About 30 minutes on 2 CPU cores.
 """
 from django.core.management.base import BaseCommand
 
-from ml.management.image_search import DEFAULT_IMAGES, DEFAULT_STYLES, train_encoder
+from shop_ml.management.image_search import DEFAULT_IMAGES, DEFAULT_STYLES, train_encoder
 
 
 class Command(BaseCommand):

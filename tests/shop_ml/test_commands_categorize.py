@@ -14,11 +14,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from main.models import Product
-from main.styles_csv import load_rows
-from ml import facade
 from ml.artifacts import current_folder, current_version, load_card
 from ml.categorization.taxonomy import FIELDS
-from ml.management import categorization
+from ml.styles_csv import load_rows
+from shop_ml import facade
+from shop_ml.management import categorization
 from tests.factories import SellerFactory
 
 pytestmark = pytest.mark.django_db

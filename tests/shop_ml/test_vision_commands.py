@@ -8,11 +8,11 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from PIL import Image
 
-from ml import facade
-from ml.management import image_search as glue
 from ml.vision.data import split_of
 from ml.vision.encoders import TinyCNN, save_checkpoint
 from ml.vision.preprocess import Preprocess
+from shop_ml import facade
+from shop_ml.management import image_search as glue
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -181,4 +181,4 @@ def test_train_encoder_saves_an_artifact_that_the_index_build_then_uses(settings
     assert card["name"] == "image-encoder" and card["data"]["train_photos"] == 12
     assert "p@10 articleType" in " ".join(card["metrics"])
     settings.IMAGE_ENCODER_CHECKPOINT = ""
-    assert glue.encoder_checkpoint() == folder / "encoder.pth"
+    assert facade.encoder_checkpoint() == folder / "encoder.pth"

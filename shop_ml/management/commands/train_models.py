@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ml.artifacts import current_version
 from ml.categorization.training import ARTIFACT_NAMES
-from ml.management import categorization, image_search, recommendations
+from shop_ml.management import categorization, image_search, recommendations
 
 
 def _steps():

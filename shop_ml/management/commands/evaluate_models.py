@@ -8,19 +8,19 @@ functions `evaluate(stdout=None, **options)` registered in SECTIONS below.
 """
 from django.core.management.base import BaseCommand
 
-from ml.management import categorization
+from shop_ml.management import categorization
 
 
 def _sections():
     """Flag name -> evaluate function."""
     sections = {"categorization": categorization.evaluate}
     try:
-        from ml.management import image_search
+        from shop_ml.management import image_search
         sections["images"] = image_search.evaluate
     except ImportError:
         pass
     try:
-        from ml.management import recommendations
+        from shop_ml.management import recommendations
         sections["recs"] = recommendations.evaluate
     except ImportError:
         pass

@@ -9,7 +9,7 @@ result, else the shipped fine-tuned checkpoint in data/weights/.
 """
 from django.core.management.base import BaseCommand
 
-from ml.management.image_search import build_index
+from shop_ml.management.image_search import build_index
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from ml.categorization.taxonomy import FIELDS
-from ml.management.categorization import KINDS, ensure_categorizer
+from shop_ml.management.categorization import KINDS, ensure_categorizer
 
 BATCH = 4096
 KEYS = ("name",) + FIELDS + ("confidence",)

@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from main.models import Product
 from main.recommendations import OVERFETCH
-from ml import facade
-from ml.management.recommendations import train_content
+from shop_ml import facade
+from shop_ml.management.recommendations import train_content
 
 
 class Command(BaseCommand):

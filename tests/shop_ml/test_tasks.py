@@ -12,8 +12,8 @@ from celery.exceptions import Retry
 from django.core.management import call_command
 from django.db import connection
 
-from ml import tasks
 from ml.artifacts import versions
+from shop_ml import tasks
 from tests.factories import ProductFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def test_a_real_worker_retrains_through_redis(settings, tmp_path):
         cwd=ROOT, env=env, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
     try:
         client = Celery(broker=REDIS, backend=REDIS)
-        result = client.send_task("ml.tasks.retrain_models", kwargs={"only": "categorizer"}, queue=queue)
+        result = client.send_task("shop_ml.tasks.retrain_models", kwargs={"only": "categorizer"}, queue=queue)
         result.get(timeout=240)
         assert len(versions(settings.MODELS_DIR, "categorizer-default")) == 1
     finally:

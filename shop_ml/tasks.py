@@ -11,7 +11,7 @@ import logging
 from celery import shared_task
 from django.core.management import call_command
 
-from ml import facade
+from shop_ml import facade
 
 log = logging.getLogger(__name__)
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": 5, "retry_jitter": True, "max_retries": 3}

@@ -16,8 +16,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from main.models import Product
-from ml.management.image_search import ensure_index
 from ml.vision.preprocess import ImageError
+from shop_ml.management.image_search import ensure_index
 
 
 class Command(BaseCommand):
