@@ -272,6 +272,25 @@ class TextFeaturizer:
         data = data / norms[groups] * self.group_weight_[groups]
         return idx, data.astype(np.float32)
 
+    def keep_columns(self, keep):
+        """Forget every feature but the columns `keep` (sorted), renumbered in order, so
+        each group stays one contiguous range and the kept columns keep their order."""
+        keep = np.asarray(keep, dtype=np.int64)
+        renumbered = np.full(self.n_features_, -1, dtype=np.int64)
+        renumbered[keep] = np.arange(len(keep))
+        for group in GROUPS:
+            self.vocab_[group] = {term: int(renumbered[col]) for term, col in self.vocab_[group].items()
+                                  if renumbered[col] >= 0}
+            start, stop = self.offsets_[group]
+            self.offsets_[group] = (int(np.searchsorted(keep, start)), int(np.searchsorted(keep, stop)))
+        self.key_cols_ = {**self.vocab_["word"], **self.vocab_["pair"]}
+        self.idf_ = self.idf_[keep]
+        self.group_of_ = self.group_of_[keep]
+        self.n_features_ = len(keep)
+        self._word_cache = {}
+        self.__dict__.pop("_keys_sorted", None)
+        return self
+
     # -- pickling: the word cache is rebuilt on demand ------------------------
     def __getstate__(self):
         state = self.__dict__.copy()

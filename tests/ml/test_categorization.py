@@ -193,6 +193,40 @@ def test_featurizer_single_path_matches_the_batch_path():
     assert featurizer.transform(["x" * 10_000]).nnz <= featurizer.transform(["x" * MAX_NAME_CHARS]).nnz
 
 
+# -- compaction ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["cascade", "default"])
+def test_compacting_keeps_the_most_useful_features_as_int8(kind, split):
+    train_rows, val_rows = split
+    full = train(train_rows, kind, val_rows=val_rows, n_features=None)
+    n_total = full.W.shape[0]
+    compact = train(train_rows, kind, val_rows=val_rows, n_features=n_total // 3)
+    assert full.W.dtype == np.float32 and full.scale is None
+    assert compact.W.dtype == np.int8 and compact.W.shape == (n_total // 3, full.W.shape[1])
+    featurizer = compact.featurizer
+    assert featurizer.n_features_ == n_total // 3 == len(featurizer.idf_) == len(featurizer.group_of_)
+    columns = [col for group in featurizer.vocab_.values() for col in group.values()]
+    assert sorted(columns) == list(range(n_total // 3))
+    for group, (start, stop) in featurizer.offsets_.items():
+        assert all(start <= col < stop for col in featurizer.vocab_[group].values())
+    # a third of the features still answers most names as the full model does
+    names = [r["productDisplayName"] for r in val_rows]
+    agree = np.mean([a["articleType"] == b["articleType"]
+                     for a, b in zip(full.predict(names), compact.predict(names))])
+    assert agree > 0.9
+    assert compact.predict(BAD_NAMES)[0]["articleType"]
+
+
+def test_int8_weights_alone_barely_move_the_scores(split):
+    train_rows, val_rows = split
+    full = train(train_rows, "default", n_features=None)
+    names = [r["productDisplayName"] for r in val_rows[:200]]
+    before = full.probabilities(full.scores(names))["articleType"]
+    full.compact(names, full.W.shape[0])  # every feature kept: quantization only
+    after = full.probabilities(full.scores(names))["articleType"]
+    assert np.abs(after - before).max() < 0.05
+    assert (after.argmax(axis=1) == before.argmax(axis=1)).mean() > 0.98
+
+
 # -- split, evaluation, artifacts -------------------------------------------------------------
 def test_split_is_deterministic_and_disjoint(rows):
     train_a, val_a = split_rows(rows)
