@@ -158,8 +158,18 @@ DEFAULT_FROM_EMAIL = config("DEFAULT_FROM_EMAIL", default="shop@localhost")
 CURRENCY_SYMBOL = config("CURRENCY_SYMBOL", default="₹")
 SHOP_NAME = config("SHOP_NAME", default="Fashion Shop")
 
+# One cache shared by every worker (and machine) when REDIS_URL or CACHE_URL names a
+# Redis; without one each process keeps its own (`make run`). An unreachable Redis
+# is a miss, never an error (fashionshop/cache.py).
+CACHE_URL = config("REDIS_URL", default="") or config("CACHE_URL", default="")
 CACHES = {
     "default": {
+        "BACKEND": "fashionshop.cache.ResilientRedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "fashionshop",
+        # A Redis that does not answer must not hold a page for long.
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+    } if CACHE_URL else {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "fashionshop",
     }

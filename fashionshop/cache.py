@@ -1,0 +1,75 @@
+"""Django's Redis cache, made optional: an unreachable Redis is a cache miss, not a 500.
+
+Django's RedisCache raises redis' ConnectionError or TimeoutError into the view
+when Redis is down. Everything the shop caches can be recomputed from the
+database, so this backend answers as an empty cache instead, logs the outage
+once, and stops trying for `RETRY_SECONDS` so that each request does not pay a
+connection attempt while Redis is away.
+"""
+import logging
+import threading
+import time
+from functools import partial
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 5.0
+
+
+class ResilientRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._down_until = 0.0
+        self._outage_lock = threading.Lock()
+        self._in_outage = False
+
+    def _guarded(self, call, fallback):
+        """call(), or `fallback` while Redis is known to be down or when it fails now."""
+        if time.monotonic() < self._down_until:
+            return fallback
+        try:
+            result = call()
+        except RedisError as exc:
+            with self._outage_lock:
+                self._down_until = time.monotonic() + RETRY_SECONDS
+                if not self._in_outage:
+                    self._in_outage = True
+                    log.error("cache: Redis unreachable, serving pages uncached (retrying every "
+                              "%.0fs): %s", RETRY_SECONDS, exc)
+            return fallback
+        if self._in_outage:
+            self._in_outage = False
+            log.warning("cache: Redis reachable again")
+        return result
+
+    def get(self, key, default=None, version=None):
+        return self._guarded(partial(super().get, key, default, version), default)
+
+    def get_many(self, keys, version=None):
+        return self._guarded(partial(super().get_many, keys, version), {})
+
+    def set(self, *args, **kwargs):
+        return self._guarded(partial(super().set, *args, **kwargs), None)
+
+    def set_many(self, *args, **kwargs):
+        return self._guarded(partial(super().set_many, *args, **kwargs), [])
+
+    def add(self, *args, **kwargs):
+        return self._guarded(partial(super().add, *args, **kwargs), False)
+
+    def delete(self, *args, **kwargs):
+        return self._guarded(partial(super().delete, *args, **kwargs), False)
+
+    def delete_many(self, *args, **kwargs):
+        return self._guarded(partial(super().delete_many, *args, **kwargs), None)
+
+    def touch(self, *args, **kwargs):
+        return self._guarded(partial(super().touch, *args, **kwargs), False)
+
+    def has_key(self, *args, **kwargs):
+        return self._guarded(partial(super().has_key, *args, **kwargs), False)
+
+    def clear(self):
+        return self._guarded(super().clear, None)
