@@ -12,7 +12,4 @@ urlpatterns = [
     path("addresses/<int:pk>/edit/", views.address_edit, name="address_edit"),
     path("addresses/<int:pk>/delete/", views.address_delete, name="address_delete"),
     path("addresses/<int:pk>/default/", views.address_default, name="address_default"),
-    path("orders/", views.order_list, name="order_list"),
-    path("orders/<str:number>/", views.order_detail, name="order_detail"),
-    path("orders/<str:number>/cancel/", views.order_cancel, name="order_cancel"),
 ]

@@ -1,32 +1,25 @@
-"""Buyer accounts: sign-up, sign-in (merging the anonymous cart), profile, orders."""
+"""Buyer accounts: sign-up, sign-in (merging the anonymous cart), profile and address book.
+
+The buyer's orders are cart/views.py."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.shortcuts import redirect, render, resolve_url
-from django.conf import settings
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import AddressForm, SignupForm
 from cart import selectors as order_selectors
-from cart.services import OrderNotCancellable, cancel_order, merge_session_cart
+from cart.services import merge_session_cart
+from fashionshop.http import safe_next
 
 
 def _merge_cart(request, session_key, user):
     result = merge_session_cart(session_key, user)
     for note in result.adjusted:
         messages.warning(request, note)
-
-
-def _next_url(request):
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 class LoginView(auth_views.LoginView):
@@ -51,7 +44,7 @@ class LogoutView(auth_views.LogoutView):
 
 def signup(request):
     if request.user.is_authenticated:
-        return redirect(_next_url(request))
+        return redirect(safe_next(request, settings.LOGIN_REDIRECT_URL))
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = services.create_buyer(
@@ -63,7 +56,7 @@ def signup(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         _merge_cart(request, session_key, user)
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
-        return redirect(_next_url(request))
+        return redirect(safe_next(request, settings.LOGIN_REDIRECT_URL))
     return render(request, "accounts/signup.html", {"form": form, "next": request.GET.get("next", "")})
 
 
@@ -113,30 +106,3 @@ def address_default(request, pk):
     services.set_default_address(selectors.address_for_user(request.user, pk))
     messages.success(request, "Default address updated.")
     return redirect("accounts:profile")
-
-
-@login_required
-def order_list(request):
-    page = Paginator(order_selectors.orders_for_buyer(request.user), 20).get_page(request.GET.get("page"))
-    return render(request, "accounts/order_list.html", {"page_obj": page, "orders": page.object_list})
-
-
-@login_required
-def order_detail(request, number):
-    order = order_selectors.order_for_buyer(request.user, number)
-    return render(request, "accounts/order_detail.html", {
-        "order": order, "can_cancel": order_selectors.order_is_cancellable(order),
-    })
-
-
-@login_required
-@require_POST
-def order_cancel(request, number):
-    order = order_selectors.order_for_buyer(request.user, number)
-    try:
-        cancel_order(order, buyer=request.user)
-    except OrderNotCancellable as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Order {order.number} is cancelled.")
-    return redirect(order.get_absolute_url())

@@ -2,8 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from cart.models import Cart, CartItem, Order, OrderItem
-from cart.services import set_line_fulfilment, set_line_payment
-from cart.workflow import IllegalTransition
+from cart.pipeline import FULFILMENT_FLOW, PAYMENT_FLOW, IllegalTransition, set_line_fulfilment, set_line_payment
 
 
 class OrderItemAdminForm(forms.ModelForm):
@@ -16,8 +15,8 @@ class OrderItemAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk:
-            for field, flow in (("fulfilment_status", OrderItem.FULFILMENT_FLOW),
-                                ("payment_status", OrderItem.PAYMENT_FLOW)):
+            for field, flow in (("fulfilment_status", FULFILMENT_FLOW),
+                                ("payment_status", PAYMENT_FLOW)):
                 before, after = self.initial.get(field), cleaned.get(field)
                 if after and after != before:
                     try:
@@ -45,7 +44,7 @@ class CartAdmin(admin.ModelAdmin):
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
     raw_id_fields = ("product", "seller")
-    # Statuses change on the line's own page, through the order services.
+    # Statuses change on the line's own page, through the order pipeline.
     readonly_fields = ("sku", "product_name", "unit_price", "quantity", "fulfilment_status", "payment_status")
     extra = 0
 
@@ -56,7 +55,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("status", "payment_method", "created_at")
     search_fields = ("number", "buyer__username", "buyer__email", "ship_full_name")
     raw_id_fields = ("buyer",)
-    # The order status follows its lines (cart.services.sync_order_status).
+    # The order status follows its lines (cart.pipeline.sync_order_status).
     readonly_fields = ("number", "status", "total", "created_at", "updated_at")
     date_hierarchy = "created_at"
     inlines = [OrderItemInline]
@@ -75,8 +74,8 @@ class OrderItemAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             return super().save_model(request, obj, form, change)
-        # Status moves go through the services, which restock cancelled lines
-        # and keep the order's status in step with its lines.
+        # Status moves go through the pipeline, which restocks cancelled lines
+        # and keeps the order's status in step with its lines.
         fulfilment, payment = obj.fulfilment_status, obj.payment_status
         obj.fulfilment_status = form.initial["fulfilment_status"]
         obj.payment_status = form.initial["payment_status"]

@@ -5,8 +5,6 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
-from cart.workflow import Workflow
-
 
 class Cart(models.Model):
     """One per signed-in user, or one per anonymous session (merged at login)."""
@@ -67,13 +65,6 @@ class Order(models.Model):
         TEST_CARD = "test_card", "Test card"
         CASH_ON_DELIVERY = "cod", "Cash on delivery"
 
-    STATUS_FLOW = Workflow("Order", {
-        Status.PLACED: {Status.PROCESSING, Status.CANCELLED},
-        Status.PROCESSING: {Status.COMPLETED, Status.CANCELLED},
-        Status.COMPLETED: set(),
-        Status.CANCELLED: set(),
-    })
-
     number = models.CharField(max_length=20, unique=True, default=new_order_number, editable=False)
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED)
@@ -118,19 +109,6 @@ class OrderItem(models.Model):
         PAID = "paid", "Paid"
         FAILED = "failed", "Failed"
         REFUNDED = "refunded", "Refunded"
-
-    FULFILMENT_FLOW = Workflow("Fulfilment", {
-        Fulfilment.PENDING: {Fulfilment.SHIPPED, Fulfilment.CANCELLED},
-        Fulfilment.SHIPPED: {Fulfilment.DELIVERED},
-        Fulfilment.DELIVERED: set(),
-        Fulfilment.CANCELLED: set(),
-    })
-    PAYMENT_FLOW = Workflow("Payment", {
-        Payment.PENDING: {Payment.PAID, Payment.FAILED},
-        Payment.FAILED: {Payment.PAID},
-        Payment.PAID: {Payment.REFUNDED},
-        Payment.REFUNDED: set(),
-    })
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(

@@ -2,12 +2,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.urls import urlpatterns as account_urlpatterns
+from cart.urls import buyer_order_urlpatterns
 from fashionshop.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("accounts.urls")),
+    # One "accounts" namespace: the account pages, and the buyer's orders that cart/ serves.
+    path("accounts/", include((account_urlpatterns + buyer_order_urlpatterns, "accounts"))),
     path("sell/", include("seller_accounts.urls")),
     path("api/", include("seller_accounts.api_urls")),
     path("cart/", include("cart.urls")),

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from main.images import CleanImage, clean_upload
+from main.locks import lock_products
 from main.models import Interaction, Product
 from shop_ml.tasks import index_product_photo
 
@@ -119,7 +120,7 @@ def update_product(product, data, photo=None):
     try:
         with transaction.atomic():
             if "stock" in changed:
-                Product.objects.select_for_update().filter(pk=product.pk).first()
+                lock_products([product.pk])
             if clean is not None:
                 written = _store_photo(product, clean)
                 changed += ["image", "thumbnail"]
@@ -154,7 +155,7 @@ def set_product_stock(product, stock):
     if stock is None or int(stock) < 0:
         raise ValidationError("Stock cannot be negative.", code="stock")
     with transaction.atomic():
-        Product.objects.select_for_update().filter(pk=product.pk).first()
+        lock_products([product.pk])
         Product.objects.filter(pk=product.pk).update(stock=int(stock), updated_at=timezone.now())
     product.stock = int(stock)
     return product

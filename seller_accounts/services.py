@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from cart import services as cart_services
+from cart import pipeline
 from seller_accounts.models import Seller
 
 SLUG_MAX = Seller._meta.get_field("slug").max_length
@@ -53,14 +53,14 @@ def _check_own_line(seller, line):
 
 
 def update_line_fulfilment(seller, line, status):
-    """Move the seller's line along the fulfilment pipeline. cart.services checks the
+    """Move the seller's line along the fulfilment pipeline. cart.pipeline checks the
     move (IllegalTransition), gives a cancelled line's units back to stock under row
     locks, and re-derives the order status."""
     _check_own_line(seller, line)
-    return cart_services.set_line_fulfilment(line, status)
+    return pipeline.set_line_fulfilment(line, status)
 
 
 def update_line_payment(seller, line, status):
     """Move the seller's line along the payment pipeline (IllegalTransition if not allowed)."""
     _check_own_line(seller, line)
-    return cart_services.set_line_payment(line, status)
+    return pipeline.set_line_payment(line, status)

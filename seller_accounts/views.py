@@ -6,12 +6,12 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cart.models import OrderItem
-from cart.workflow import IllegalTransition
+from cart.pipeline import FULFILMENT_FLOW, PAYMENT_FLOW, IllegalTransition
 from experiments import services as experiments
+from fashionshop.http import safe_next
 from main import services as catalog
 from seller_accounts import selectors, services
 from seller_accounts.forms import (
@@ -26,15 +26,6 @@ ORDERS_PER_PAGE = 25
 
 def _is_htmx(request):
     return request.headers.get("HX-Request") == "true"
-
-
-def _safe_next(request, default):
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def _error_text(exc):
@@ -199,7 +190,7 @@ def _quick_edit(request, sku, form_class, write, label):
         messages.error(request, f"{product.sku}: {error}")
     else:
         messages.success(request, f"{product.sku}: {label} saved.")
-    return redirect(_safe_next(request, reverse("seller_accounts:product_list")))
+    return redirect(safe_next(request, reverse("seller_accounts:product_list")))
 
 
 @seller_required(on_missing="404")
@@ -240,8 +231,8 @@ def order_detail(request, number):
     order = get_object_or_404(selectors.seller_orders(request.seller), number=number)
     for line in order.seller_lines:
         # The moves the pipelines allow from here, in the order the choices are declared.
-        line.fulfilment_targets = _targets(OrderItem.Fulfilment, OrderItem.FULFILMENT_FLOW, line.fulfilment_status)
-        line.payment_targets = _targets(OrderItem.Payment, OrderItem.PAYMENT_FLOW, line.payment_status)
+        line.fulfilment_targets = _targets(OrderItem.Fulfilment, FULFILMENT_FLOW, line.fulfilment_status)
+        line.payment_targets = _targets(OrderItem.Payment, PAYMENT_FLOW, line.payment_status)
     return render(request, "seller_accounts/order_detail.html", {
         "seller": request.seller, "section": "orders", "order": order,
     })

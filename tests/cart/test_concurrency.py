@@ -8,7 +8,8 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from cart import services
+from cart.checkout import place_order
+from cart.errors import CartError, OutOfStock
 from cart.models import Order, OrderItem
 from main.models import Product
 from tests.factories import AddressFactory, CartFactory, CartItemFactory, ProductFactory, UserFactory
@@ -39,10 +40,10 @@ def test_ten_buyers_race_for_the_last_three_units():
     def buy(cart, address):
         try:
             barrier.wait(timeout=30)
-            order = services.place_order(cart, address, "cod")
+            order = place_order(cart, address, "cod")
             with lock:
                 outcomes.append(order.number)
-        except services.OutOfStock as exc:
+        except OutOfStock as exc:
             with lock:
                 errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -87,9 +88,9 @@ def test_a_double_submitted_checkout_orders_once():
     def submit():
         try:
             barrier.wait(timeout=30)
-            services.place_order(cart, address, "cod")
+            place_order(cart, address, "cod")
             result = "ordered"
-        except services.CartError as exc:
+        except CartError as exc:
             result = str(exc)
         finally:
             connections.close_all()

@@ -3,8 +3,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from cart.checkout import place_order
 from cart.models import Cart, OrderItem
-from cart.services import add_to_cart, place_order
+from cart.services import add_to_cart
 from main.models import Product
 from tests.e2e.conftest import real_photo
 from tests.factories import AddressFactory, UserFactory
