@@ -1,21 +1,36 @@
 """Checkout: turning a cart into an order.
 
-`place_order` reads as its steps: check what the buyer chose, lock the cart,
-lock the products (primary-key order, `main.locks.lock_products`), refuse
-anything inactive or short of stock, take the payment, take the stock with
-F() guarded by `stock__gte`, write the order with snapshots of each line and
-empty the cart. Purchases are recorded and the confirmation e-mail sent after
-commit. Lock order: Cart -> Product.
+`place_order` reads as its steps. The card is charged outside any lock, by
+reserving first:
+
+1. reserve (one transaction, rows locked): lock the cart, lock the products
+   (primary-key order, `main.locks.lock_products`), refuse anything inactive
+   or short of stock, take the stock with F() guarded by `stock__gte`, write
+   the order with its payment pending and snapshots of each line, empty the
+   cart;
+2. charge the card, holding no lock (a slow gateway never blocks other
+   shoppers' checkouts of the same products);
+3. confirm (the lines are paid) or, if the card is refused, release: the
+   stock and the cart lines go back and the order, with an address saved for
+   it, is deleted, so a refused order leaves nothing behind.
+
+Purchases are recorded and the confirmation e-mail sent after the order is
+confirmed. Lock order: Cart -> Order -> OrderItem -> Product. A crash between
+the charge and the confirmation leaves a placed order whose payment is still
+pending, which staff see and can cancel like any unpaid order.
 """
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
-from accounts.services import create_address
+from accounts.services import create_address, delete_address
 from cart.errors import CartError, OutOfStock, PaymentDeclined
 from cart.models import Cart, CartItem, Order, OrderItem
+from cart.pipeline import restore_stock
 from main.locks import lock_products
 from main.models import Interaction, Product
 from main.services import record_interaction
@@ -44,14 +59,35 @@ def charge_test_card(card_number, amount):
 
 
 def place_order(cart, address, payment_method, *, card_number=None, new_address=None):
-    """Turn ``cart`` into an order in one transaction, and return it.
+    """Turn ``cart`` into an order and return it; call it outside a transaction.
 
     ``address`` is an ``accounts.Address`` of the cart's user (it is copied), or
     ``new_address`` a dict of Address fields, saved to the buyer's address book
-    in the same transaction. Raises CartError (OutOfStock, PaymentDeclined) and
-    then nothing is written, not even the new address.
+    with the order. Raises CartError (OutOfStock, PaymentDeclined) and then
+    nothing is written, not even the new address.
     """
     buyer = _buyer(cart)
+    reservation = _reserve(cart, buyer, address, new_address, payment_method)
+    paid = False
+    if payment_method == Order.PaymentMethod.TEST_CARD:
+        try:
+            paid = charge_test_card(card_number, reservation.order.total)
+        except Exception:  # declined, or the gateway failed: give everything back
+            _release(reservation)
+            raise
+    return _confirm(reservation.order, paid)
+
+
+@dataclass
+class Reservation:
+    order: Order
+    cart: Cart
+    cart_items: list        # the cart lines as they were, to give back on release
+    new_address: object     # an Address saved for this order, deleted on release
+
+
+def _reserve(cart, buyer, address, new_address, payment_method):
+    """Step 1: stock taken and the order written with its payment pending, under the locks."""
     with transaction.atomic():
         if new_address is not None:
             address = create_address(buyer, **new_address)
@@ -59,11 +95,32 @@ def place_order(cart, address, payment_method, *, card_number=None, new_address=
         items = _lock_cart_items(cart)
         products = lock_products(item.product_id for item in items)
         _refuse_unavailable(items, products)
-        total = _order_total(items, products)
-        payment_status = _take_payment(payment_method, card_number, total)
         _take_stock(items, products)
-        order = _create_order(buyer, address, payment_method, total, items, products, payment_status)
+        order = _create_order(buyer, address, payment_method, items, products)
         CartItem.objects.filter(cart=cart).delete()
+    return Reservation(order, cart, items, address if new_address is not None else None)
+
+
+def _release(reservation):
+    """Step 3 when the payment failed: the stock and the cart lines back, the order
+    and the address saved for it gone."""
+    with transaction.atomic():
+        Cart.objects.select_for_update().filter(pk=reservation.cart.pk).values_list("pk", flat=True).first()
+        Order.objects.select_for_update().filter(pk=reservation.order.pk).values_list("pk", flat=True).get()
+        lines = list(OrderItem.objects.select_for_update().filter(order=reservation.order).order_by("pk"))
+        restore_stock(lines)
+        _return_to_cart(reservation.cart, reservation.cart_items)
+        reservation.order.delete()
+        if reservation.new_address is not None:
+            delete_address(reservation.new_address)
+
+
+def _confirm(order, paid):
+    """Step 3 when the payment went through (or is due on delivery)."""
+    with transaction.atomic():
+        if paid:
+            OrderItem.objects.filter(order=order, payment_status=Payment.PENDING).update(
+                payment_status=Payment.PAID, updated_at=timezone.now())
         transaction.on_commit(lambda: _after_order_placed(order.pk), robust=True)
     return order
 
@@ -113,14 +170,6 @@ def _order_total(items, products):
     return sum((products[item.product_id].price * item.quantity for item in items), Decimal("0"))
 
 
-def _take_payment(payment_method, card_number, total):
-    """The lines' payment status: paid once the card is charged, else pending (cash on delivery)."""
-    if payment_method == Order.PaymentMethod.TEST_CARD:
-        charge_test_card(card_number, total)
-        return Payment.PAID
-    return Payment.PENDING
-
-
 def _take_stock(items, products):
     for item in items:
         updated = (Product.objects.filter(pk=item.product_id, stock__gte=item.quantity)
@@ -130,9 +179,26 @@ def _take_stock(items, products):
                              "Please update your cart.")
 
 
-def _create_order(buyer, address, payment_method, total, items, products, payment_status):
+def _return_to_cart(cart, items):
+    """Put the reserved cart lines back as they were (same ids, same order).
+
+    A line the shopper added for the same product meanwhile keeps its place and
+    gets the reserved units on top.
+    """
+    present = set(CartItem.objects.filter(cart=cart).values_list("product_id", flat=True))
+    for item in items:
+        if item.product_id in present:
+            CartItem.objects.filter(cart=cart, product_id=item.product_id).update(
+                quantity=F("quantity") + item.quantity)
+        else:
+            CartItem.objects.create(pk=item.pk, cart=cart, product_id=item.product_id, quantity=item.quantity)
+            # auto_now_add stamped the re-creation: keep the line where it was in the cart.
+            CartItem.objects.filter(pk=item.pk).update(added_at=item.added_at)
+
+
+def _create_order(buyer, address, payment_method, items, products):
     """The order with a copy of the address, and one line per cart item snapshotting
-    the product's name, sku, price and seller."""
+    the product's name, sku, price and seller; every line's payment is pending."""
     order = Order.objects.create(
         buyer=buyer,
         payment_method=payment_method,
@@ -143,7 +209,7 @@ def _create_order(buyer, address, payment_method, total, items, products, paymen
         ship_postcode=address.postcode,
         ship_country=address.country,
         ship_phone=address.phone,
-        total=total,
+        total=_order_total(items, products),
     )
     OrderItem.objects.bulk_create([
         OrderItem(
@@ -154,7 +220,7 @@ def _create_order(buyer, address, payment_method, total, items, products, paymen
             product_name=products[item.product_id].name,
             unit_price=products[item.product_id].price,
             quantity=item.quantity,
-            payment_status=payment_status,
+            payment_status=Payment.PENDING,
         )
         for item in items
     ])

@@ -5,6 +5,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import Address
+from cart import checkout
 from cart.checkout import place_order
 from cart.errors import CartError, OutOfStock, PaymentDeclined
 from cart.models import Cart, CartItem, Order, OrderItem
@@ -66,7 +67,8 @@ def test_cash_on_delivery_leaves_payment_pending(filled_cart):
 def _assert_nothing_happened(cart, jeans, shirt):
     assert not Order.objects.exists()
     assert not OrderItem.objects.exists()
-    assert CartItem.objects.filter(cart=cart).count() == 2
+    assert list(CartItem.objects.filter(cart=cart).values_list("product_id", "quantity")) == [
+        (jeans.pk, 2), (shirt.pk, 1)]
     jeans.refresh_from_db()
     shirt.refresh_from_db()
     assert (jeans.stock, shirt.stock) == (5, 2)
@@ -170,3 +172,58 @@ def test_declined_checkout_with_new_address_saves_nothing(filled_cart):
         place_order(cart, None, "test_card", new_address=data, card_number=DECLINED_CARD)
     assert Address.objects.count() == before
     assert not Order.objects.exists()
+
+
+def test_the_card_is_charged_after_the_stock_is_reserved_and_the_order_written(filled_cart, monkeypatch):
+    cart, address, jeans, shirt = filled_cart
+    seen = {}
+
+    def charge(card_number, amount):
+        jeans.refresh_from_db()
+        order = Order.objects.get()
+        seen.update(stock=jeans.stock, amount=amount, cart_lines=CartItem.objects.filter(cart=cart).count(),
+                    payments=set(order.items.values_list("payment_status", flat=True)))
+        return True
+
+    monkeypatch.setattr(checkout, "charge_test_card", charge)
+    order = place_order(cart, address, "test_card", card_number=GOOD_CARD)
+    assert seen == {"stock": 3, "amount": Decimal("2448.50"), "cart_lines": 0, "payments": {"pending"}}
+    assert set(order.items.values_list("payment_status", flat=True)) == {"paid"}
+
+
+def test_a_declined_card_gives_back_the_same_cart_lines_in_their_order(filled_cart):
+    cart, address, jeans, shirt = filled_cart
+    before = list(CartItem.objects.filter(cart=cart).values_list("pk", "product_id", "quantity", "added_at"))
+    with pytest.raises(PaymentDeclined):
+        place_order(cart, address, "test_card", card_number=DECLINED_CARD)
+    after = list(CartItem.objects.filter(cart=cart).values_list("pk", "product_id", "quantity", "added_at"))
+    assert after == before
+
+
+def test_a_line_added_while_the_card_was_charged_keeps_its_units_and_gets_the_reserved_ones(
+        filled_cart, monkeypatch):
+    cart, address, jeans, shirt = filled_cart
+
+    def decline_after_another_add(card_number, amount):
+        CartItem.objects.create(cart=cart, product=jeans, quantity=1)
+        raise PaymentDeclined("declined")
+
+    monkeypatch.setattr(checkout, "charge_test_card", decline_after_another_add)
+    with pytest.raises(PaymentDeclined):
+        place_order(cart, address, "test_card", card_number=GOOD_CARD)
+    assert dict(CartItem.objects.filter(cart=cart).values_list("product_id", "quantity")) == {
+        jeans.pk: 3, shirt.pk: 1}
+    jeans.refresh_from_db()
+    assert jeans.stock == 5 and not Order.objects.exists()
+
+
+def test_a_failing_gateway_releases_the_reservation_too(filled_cart, monkeypatch):
+    cart, address, jeans, shirt = filled_cart
+
+    def gateway_down(card_number, amount):
+        raise ConnectionError("gateway unreachable")
+
+    monkeypatch.setattr(checkout, "charge_test_card", gateway_down)
+    with pytest.raises(ConnectionError):
+        place_order(cart, address, "test_card", card_number=GOOD_CARD)
+    _assert_nothing_happened(cart, jeans, shirt)

@@ -6,8 +6,9 @@ DATABASE_URL=postgres://postgres@127.0.0.1:5432/fashionshop_dev .venv/bin/pytest
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections, transaction
 
+from cart import checkout
 from cart.checkout import place_order
 from cart.errors import CartError, OutOfStock
 from cart.models import Order, OrderItem
@@ -107,3 +108,36 @@ def test_a_double_submitted_checkout_orders_once():
     product.refresh_from_db()
     assert product.stock == 8
     assert Order.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_card_is_charged_holding_no_product_lock(monkeypatch):
+    """While the gateway answers, another checkout can lock the same product rows."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks")
+    product = ProductFactory(stock=5)
+    user = UserFactory()
+    cart = CartFactory(user=user)
+    CartItemFactory(cart=cart, product=product, quantity=1)
+    locked_meanwhile = []
+
+    def charge(card_number, amount):
+        def try_lock():
+            try:
+                with transaction.atomic():
+                    list(Product.objects.select_for_update(nowait=True).filter(pk=product.pk))
+                locked_meanwhile.append(True)
+            except OperationalError:
+                locked_meanwhile.append(False)
+            finally:
+                connections.close_all()
+        thread = threading.Thread(target=try_lock)
+        thread.start()
+        thread.join(timeout=30)
+        return True
+
+    monkeypatch.setattr(checkout, "charge_test_card", charge)
+    order = place_order(cart, AddressFactory(user=user), "test_card", card_number="4242424242424242")
+    assert locked_meanwhile == [True]
+    assert set(order.items.values_list("payment_status", flat=True)) == {"paid"}
