@@ -1,10 +1,12 @@
 """Recommendations as products: the ML facade's rankings turned into page sections.
 
-The facade ranks skus; this module turns them into purchasable products in
-that order with one query (seller joined), keeps each product's reason, and
-runs the "recommenders" A/B test: the shopper's variant picks the recommender,
-each shown section is recorded as impressions, and every product gets a
-click-tracking link. It records no interactions: the views do that.
+The facade ranks skus over every product; this module turns them into
+purchasable products in that order with one query for all sections (seller
+joined, main.selectors.purchasable_by_sku: the one purchasable rule), keeps
+each product's reason, and runs the "recommenders" A/B test: the shopper's
+variant picks the recommender, each shown section is recorded as impressions,
+and every product gets a click-tracking link. It records no interactions: the
+views do that.
 """
 from dataclasses import dataclass, field
 
@@ -13,7 +15,7 @@ from django.utils.functional import SimpleLazyObject
 from experiments.models import Impression
 from experiments.selectors import click_url
 from experiments.services import assign_variant, record_impressions
-from main.models import Product
+from main.selectors import purchasable_by_sku
 
 EXPERIMENT = "recommenders"
 DEFAULT_VARIANT = "hybrid"
@@ -43,13 +45,9 @@ class Section:
         return [product for product, _ in self.items]
 
 
-def _products_in_order(rankings):
-    """{sku: product} for every sku of the rankings, purchasable only, in one query."""
-    skus = {sku for ranking in rankings for sku, _, _ in ranking}
-    if not skus:
-        return {}
-    products = Product.objects.purchasable().select_related("seller").filter(sku__in=skus)
-    return {product.sku: product for product in products}
+def _purchasable(rankings):
+    """{sku: product} for the purchasable skus of all the rankings, in one query."""
+    return purchasable_by_sku(sku for ranking in rankings for sku, _, _ in ranking)
 
 
 def _section(title, ranking, products, taken, k):
@@ -102,7 +100,7 @@ def product_page_sections(product, request, k=PER_SECTION, variant=None):
               if product.image else [])
     # Shopper evidence only: content neighbours already fill "Similar items".
     bought = facade.also_bought(product, k=k * OVERFETCH, content_fill=False)
-    products = _products_in_order([similar, visual, bought])
+    products = _purchasable([similar, visual, bought])
     taken = {product.sku}
     sections = [_section(SIMILAR, similar, products, taken, k),
                 _section(VISUAL, visual, products, taken, k),
@@ -120,7 +118,7 @@ def for_you_section(request, segment=None, k=PER_SECTION):
     shopper = request.user if request.user.is_authenticated else request.session.session_key
     ranking = facade.recommended_for(shopper, segment=segment, k=k * OVERFETCH,
                                      variant=variant or DEFAULT_VARIANT)
-    section = _section(FOR_YOU, ranking, _products_in_order([ranking]), set(), k)
+    section = _section(FOR_YOU, ranking, _purchasable([ranking]), set(), k)
     sections = [section] if section else []
     _track(request, variant, sections)
     return sections

@@ -9,6 +9,8 @@ from main.recommendations import for_you_section, product_page_context
 from main.services import record_interaction
 
 PHOTO_MATCHES = 12
+# Ask for more matches than are shown: some will be inactive or sold out.
+OVERFETCH = 4
 
 
 @require_safe
@@ -97,8 +99,8 @@ def photo_search(request):
             # Imported on use: the ML stack is heavy, and the rest of the shop must not wait for it.
             from shop_ml import facade
 
-            matches = facade.similar_to_image(form.cleaned_data["photo"], k=PHOTO_MATCHES)
-            results = selectors.purchasable_in_order([sku for sku, _ in matches])
+            matches = facade.similar_to_image(form.cleaned_data["photo"], k=PHOTO_MATCHES * OVERFETCH)
+            results = selectors.purchasable_in_order([sku for sku, _ in matches])[:PHOTO_MATCHES]
     else:
         form = PhotoSearchForm()
     return render(request, "main/photo_search.html", {

@@ -5,6 +5,15 @@ imports from ml/. Each artifact is loaded lazily, once per process, from
 settings.MODELS_DIR. A missing or corrupt artifact logs one error and the
 functions fall back (empty suggestions, popularity, no results): they never
 raise into a request.
+
+Which products may be shown (one rule for similar items, visually similar,
+customers also bought, recommended for you and photo search): every ranking
+here is over all the products the models know, inactive and sold-out ones
+included, and none of these functions filters. The caller asks for more than
+it shows and turns the skus into products with `main.selectors.purchasable_by_sku`
+/ `purchasable_in_order`, the one place the purchasable rule (active and in
+stock, `Product.objects.purchasable()`) is applied: in one query for every
+section of a page, at the moment the page is built.
 """
 import hashlib
 import logging
@@ -114,28 +123,26 @@ def _safely(what, call):
         return []
 
 
-def similar_products(product, k=8, allowed=None, variant="hybrid"):
+def similar_products(product, k=8, variant="hybrid"):
     """[(sku, score, reason)] like `product` (same gender unless Unisex; never itself).
 
-    `allowed` (skus or a predicate) narrows the candidates; stock and activity
-    are the caller's to check (main.recommendations does it in one query).
     The "hybrid" variant blends in visual neighbours; "content" uses text alone.
     """
     recommender = _recommender(variant)
     if recommender is None:
         return []
     return _safely("similar_products", lambda: recommender.similar(
-        product.sku, k, allowed, product=_product_row(product)))
+        product.sku, k, product=_product_row(product)))
 
 
-def also_bought(product, k=8, allowed=None, content_fill=True):
+def also_bought(product, k=8, content_fill=True):
     """[(sku, score, reason)]: co-purchases, then taste neighbours, then (unless
     `content_fill` is False) content neighbours for a product nobody bought yet."""
     recommender = _recommender()
     if recommender is None:
         return []
     return _safely("also_bought", lambda: recommender.also_bought(
-        product.sku, k, allowed, product=_product_row(product), content_fill=content_fill))
+        product.sku, k, product=_product_row(product), content_fill=content_fill))
 
 
 def _history(user_or_session):
@@ -179,7 +186,7 @@ def _count_purchases(segment, k):
 
     from main.models import Product
 
-    products = Product.objects.purchasable()
+    products = Product.objects.all()
     for key, value in (segment or {}).items():
         if value and key == "gender":
             products = products.filter(gender__in=[value, "Unisex"])
@@ -189,7 +196,7 @@ def _count_purchases(segment, k):
                 .order_by("-n", "-created_at").values_list("sku", "n")[:k])
 
 
-def recommended_for(user_or_session, segment=None, k=10, allowed=None, variant="hybrid"):
+def recommended_for(user_or_session, segment=None, k=10, variant="hybrid"):
     """"Recommended for you": [(sku, score, reason)] for a user or a session key.
 
     `segment` is what the page shows ({"gender": ..., "sub_category": ...}); a
@@ -202,7 +209,7 @@ def recommended_for(user_or_session, segment=None, k=10, allowed=None, variant="
         if recommender is None:
             return _popular_from_database(segment, k)
         weights = CONTENT_ONLY if variant == "content" and history else None
-        results = recommender.recommend(history, k, segment=segment, allowed=allowed, weights=weights)
+        results = recommender.recommend(history, k, segment=segment, weights=weights)
         return results or _popular_from_database(segment, k)
     return _safely("recommended_for", recommend)
 
@@ -216,11 +223,8 @@ def recommendations_ready():
 # Photo search, "visually similar" and the seller form's article-type second
 # opinion (ml/vision/, ml/ann.py). Every function here returns an empty answer
 # (and logs) on a missing or corrupt artifact or an unreadable photo; none raises.
-# Results are active, in-stock products only unless the caller passes
-# `allowed_skus` (then exactly those may appear).
 
 _image_index_lock = threading.Lock()
-VISUAL_OVERFETCH = 4
 
 
 def _torch_threads():
@@ -303,21 +307,7 @@ def _visual_safely(what, call):
     return []
 
 
-def _purchasable_only(search_fn, k):
-    """Run search_fn(n, allowed) keeping active in-stock products, with one query per try."""
-    from main.models import Product
-
-    ranked = search_fn(k * VISUAL_OVERFETCH, None)
-    purchasable = set(Product.objects.purchasable().filter(sku__in=[s for s, _ in ranked])
-                      .values_list("sku", flat=True))
-    results = [(s, score) for s, score in ranked if s in purchasable][:k]
-    if len(results) < k and len(ranked) == k * VISUAL_OVERFETCH:
-        allowed = set(Product.objects.purchasable().values_list("sku", flat=True))
-        results = search_fn(k, allowed)
-    return results
-
-
-def similar_to_image(image, k=10, allowed_skus=None):
+def similar_to_image(image, k=10):
     """[(sku, cosine)] of the products whose photos look most like `image`.
 
     `image`: an uploaded file, a path, bytes or a PIL image.
@@ -326,28 +316,13 @@ def similar_to_image(image, k=10, allowed_skus=None):
         search = _image_search.get()
         if search is None or k < 1:
             return []
-        vector = search.embed(image)
-        if allowed_skus is not None:
-            return search.index.search(vector, k, allowed=allowed_skus)
-        return _purchasable_only(lambda n, allowed: search.index.search(vector, n, allowed=allowed), k)
+        return search.similar_to_image(image, k)
     return _visual_safely("similar_to_image", run)
 
 
-def visually_similar(sku, k=8, allowed_skus=None):
-    """[(sku, cosine)] of products that look like product `sku` (never itself)."""
-    def run():
-        search = _image_search.get()
-        if search is None or k < 1:
-            return []
-        if allowed_skus is not None:
-            return search.similar_to_sku(sku, k, allowed=allowed_skus)
-        return _purchasable_only(lambda n, allowed: search.similar_to_sku(sku, n, allowed=allowed), k)
-    return _visual_safely("visually_similar", run)
-
-
 def visual_neighbours(sku, k):
-    """The visual scores the hybrid blends in: raw neighbours, since the
-    recommendation callers filter stock for all sources in one query."""
+    """[(sku, cosine)] of the products that look like product `sku` (never itself):
+    the "Visually similar" section, and the visual scores the hybrid blends in."""
     def run():
         search = _image_search.get()
         return search.similar_to_sku(sku, k) if search is not None and k > 0 else []

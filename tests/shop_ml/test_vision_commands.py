@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from PIL import Image
 
+from main.selectors import purchasable_in_order
 from ml.vision.data import split_of
 from ml.vision.encoders import TinyCNN, save_checkpoint
 from ml.vision.preprocess import Preprocess
@@ -111,17 +112,14 @@ def test_facade_search_predict_and_add_without_rebuild(products, tmp_path):
     glue.build_index(progress=False)
     results = facade.similar_to_image(query_file(tmp_path, COLOURS[1], seed=1), k=3)
     assert results[0][0] == products[1].sku
-    assert products[6].sku not in [s for s, _ in facade.similar_to_image(
-        query_file(tmp_path, COLOURS[6], seed=6), k=8)]
-    only = facade.similar_to_image(query_file(tmp_path, COLOURS[1], seed=1), k=3,
-                                   allowed_skus={products[2].sku})
-    assert [s for s, _ in only] == [products[2].sku]
-    similar = facade.visually_similar(products[0].sku, k=4)
-    assert similar and products[0].sku not in [s for s, _ in similar]
-    # The recommender's hook is unfiltered (its caller checks stock for every source at once).
+    # Rankings are unfiltered; the one purchasable rule is the caller's selector.
+    ranked = [s for s, _ in facade.similar_to_image(query_file(tmp_path, COLOURS[6], seed=6), k=8)]
+    assert ranked[0] == products[6].sku
+    unavailable = {products[6].sku, products[7].sku}   # sold out, inactive
+    assert unavailable <= set(ranked)
+    assert [p.sku for p in purchasable_in_order(ranked)] == [s for s in ranked if s not in unavailable]
     raw = [s for s, _ in facade.visual_neighbours(products[0].sku, 7)]
     assert products[0].sku not in raw and len(raw) == 7
-    assert {s for s, _ in facade.visually_similar(products[0].sku, 7)} < set(raw)
 
     top = facade.predict_article_type_from_image(query_file(tmp_path, COLOURS[0]))
     assert len(top) == 3 and {t for t, _ in top} <= set(TYPES)
@@ -140,7 +138,7 @@ def test_facade_search_predict_and_add_without_rebuild(products, tmp_path):
 def test_facade_never_raises_on_missing_or_corrupt_artifacts(tiny_encoder, settings, tmp_path, caplog):
     photo = query_file(tmp_path, COLOURS[0])
     assert facade.similar_to_image(photo, k=3) == []
-    assert facade.visually_similar("123", k=3) == []
+    assert facade.visual_neighbours("123", k=3) == []
     status = facade.visual_search_status()
     assert status["image-embeddings"]["loaded"] is False and "error" in status["image-embeddings"]
     # The classifier still answers from the configured checkpoint.
