@@ -2,13 +2,20 @@ from decimal import Decimal
 
 from django import template
 from django.conf import settings
+from django.core.cache import cache
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
 # The catalog photos are 3:4; width and height reserve that box before the photo loads.
 CARD_SIZE = (180, 240)
 FULL_SIZE = (600, 800)
+# A card's key names everything it shows that can change (updated_at moves with every
+# edit through main.services; stock also moves at checkout), so a stale card is never
+# served: a new price is a new key on every worker at once.
+CARD_SECONDS = 24 * 3600
 
 
 @register.filter
@@ -34,6 +41,24 @@ def product_photo(product, full=False):
         "height": height,
         "full": full,
     }
+
+
+def _card_key(product):
+    return f"main:card:{product.pk}:{product.updated_at.timestamp()}:{product.price}:{product.in_stock:d}"
+
+
+@register.simple_tag
+def product_cards(products):
+    """Each product's card as HTML, rendered once per version of the product: the
+    template engine is most of a listing's cost, and most cards have been shown before."""
+    products = list(products)
+    keys = [_card_key(product) for product in products]
+    cached = cache.get_many(keys)
+    rendered = {key: render_to_string("main/partials/product_card.html", {"product": product})
+                for key, product in zip(keys, products) if key not in cached}
+    if rendered:
+        cache.set_many(rendered, CARD_SECONDS)
+    return [mark_safe(cached.get(key) or rendered[key]) for key in keys]
 
 
 @register.simple_tag(takes_context=True)

@@ -1,0 +1,66 @@
+"""Product cards are rendered once per version of a product and cached; a change is a new card."""
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.template.loader import render_to_string
+
+from main.models import Product
+from main.services import set_product_price, set_product_stock, update_product
+from main.templatetags.storefront import product_cards
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def grid(*products):
+    return render_to_string("main/partials/product_grid.html", {"products": list(products)})
+
+
+def fresh(product):
+    return Product.objects.get(pk=product.pk)
+
+
+def test_a_card_is_rendered_once_and_then_served_from_the_cache(monkeypatch):
+    product = ProductFactory(name="Roadster Men Blue Jeans", price=Decimal("999"))
+    first = grid(product)
+    assert "Roadster Men Blue Jeans" in first and "₹999" in first
+    rendered = []
+    monkeypatch.setattr("main.templatetags.storefront.render_to_string",
+                        lambda *args, **kwargs: rendered.append(args) or "")
+    assert grid(product) == first
+    assert rendered == []
+
+
+def test_cards_keep_the_order_given_and_escape_names():
+    a = ProductFactory(name="<b>Alpha</b> Shirt")
+    b = ProductFactory(name="Beta Shirt")
+    cards = product_cards([b, a, b])
+    assert "Beta Shirt" in cards[0] and "Alpha" in cards[1] and cards[2] == cards[0]
+    assert "<b>Alpha</b>" not in cards[1] and "&lt;b&gt;Alpha&lt;/b&gt;" in cards[1]
+
+
+@pytest.mark.parametrize("change, shows", [
+    (lambda p: set_product_price(p, Decimal("1499")), "₹1,499"),
+    (lambda p: set_product_stock(p, 0), "Out of stock"),
+    (lambda p: update_product(p, {"name": "Renamed Blue Jeans"}), "Renamed Blue Jeans"),
+])
+def test_a_sellers_change_shows_on_the_next_render(change, shows):
+    product = ProductFactory(name="Roadster Men Blue Jeans", price=Decimal("999"), stock=5)
+    assert shows not in grid(fresh(product))
+    change(fresh(product))
+    assert shows in grid(fresh(product))
+
+
+def test_a_stock_change_at_checkout_without_updated_at_still_changes_the_card():
+    product = ProductFactory(stock=1)
+    assert "Out of stock" not in grid(fresh(product))
+    Product.objects.filter(pk=product.pk).update(stock=0)  # as a checkout decrement does
+    assert "Out of stock" in grid(fresh(product))
+
+
+def test_cards_render_with_the_cache_empty_or_cleared_midway():
+    product = ProductFactory(name="Gamma Shirt")
+    grid(product)
+    cache.clear()
+    assert "Gamma Shirt" in grid(product)
