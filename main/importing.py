@@ -6,6 +6,7 @@ interrupted import keeps what it did and a re-run finishes the rest. Prices and
 stock are invented for the demo (the dataset has neither) and are set only when
 a product is created, so a re-import never overwrites what a seller changed.
 """
+import filecmp
 import hashlib
 import os
 import shutil
@@ -63,6 +64,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     photos_attached: int = 0
+    without_photo: list = field(default_factory=list)  # skus with no photo in any folder
     errors: list = field(default_factory=list)
     skipped_unchanged_file: bool = False
 
@@ -116,36 +118,77 @@ def ensure_demo_stores():
     return stores
 
 
-def file_fingerprint(styles_path, images_dir, limit):
+def file_fingerprint(styles_path, images_dirs, limit):
     digest = hashlib.sha256()
     with open(styles_path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    photos = sorted(os.listdir(images_dir)) if images_dir and os.path.isdir(images_dir) else []
-    digest.update("\n".join(photos).encode())
+    for images_dir in images_dirs:
+        photos = sorted(os.listdir(images_dir)) if os.path.isdir(images_dir) else []
+        digest.update(f"{images_dir}\n".encode() + "\n".join(photos).encode())
     digest.update(f"limit={limit}".encode())
     return digest.hexdigest()
 
 
-def _attach_photo(sku, images_dir, media_root):
-    """Place the catalog photo in media storage; return its storage name or an error text."""
-    source = Path(images_dir) / f"{sku}.jpg"
-    if not source.is_file():
-        return None, None
+def catalog_photo_name(sku, rank, images_dir):
+    """Storage name of a catalog photo: the best folder's keep the historic names."""
+    if rank == 0:
+        return f"{CATALOG_PHOTO_DIR}/{sku}.jpg"
+    return f"{CATALOG_PHOTO_DIR}/{Path(images_dir).name}/{sku}.jpg"
+
+
+def is_catalog_photo(name):
+    return bool(name) and name.startswith(f"{CATALOG_PHOTO_DIR}/")
+
+
+def _same_file(a, b):
     try:
-        with Image.open(source) as probe:
-            probe.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        return None, f"photo {source.name} is unreadable ({exc}); imported without a photo"
-    name = f"{CATALOG_PHOTO_DIR}/{sku}.jpg"
-    target = Path(media_root) / name
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        return os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
+def _place(source, target):
+    """Hard-link (or copy) `source` to `target`; True if the target changed."""
+    if target.exists() and _same_file(source, target):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)  # no second copy of the photos when on one disk
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    return True
+
+
+def _best_photo(sku, images_dirs, media_root, current):
+    """(storage name or None, changed, problems): the best readable photo of `sku`.
+
+    The folders are tried best first (the 180x240 photos, then the 60x80
+    ones); an unreadable file is reported and the next folder tried.
+    """
+    problems = []
+    for rank, images_dir in enumerate(images_dirs):
+        source = Path(images_dir) / f"{sku}.jpg"
+        if not source.is_file():
+            continue
+        name = catalog_photo_name(sku, rank, images_dir)
+        target = Path(media_root) / name
+        if name == current and target.exists() and _same_file(source, target):
+            return name, False, problems
         try:
-            os.link(source, target)  # no second copy of 100 MB of photos when on one disk
-        except OSError:
-            shutil.copyfile(source, target)
-    return name, None
+            with Image.open(source) as probe:
+                probe.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            problems.append(f"photo {source} is unreadable ({exc})")
+            continue
+        replaced = _place(source, target)
+        return name, replaced or name != current, problems
+    if problems:
+        problems[-1] += "; imported without a photo" if not current else "; kept the current photo"
+    return None, False, problems
 
 
 def _catalog_values(row):
@@ -154,13 +197,19 @@ def _catalog_values(row):
     return values
 
 
-def import_catalog(styles_path, images_dir=None, limit=None, force=False, progress=None):
-    """Import styles.csv (and photos from images_dir); return an ImportReport.
+def import_catalog(styles_path, images_dirs=(), limit=None, force=False, progress=None):
+    """Import styles.csv (and photos from images_dirs); return an ImportReport.
 
+    `images_dirs`: photo folders, best first (one folder may be given as is).
+    Each product gets the best photo found; a catalog photo is upgraded when a
+    better one appears on a later run, a seller's own photo is never touched.
     `progress` is an optional callable wrapping an iterable (e.g. tqdm).
     """
     styles_path = Path(styles_path)
-    fingerprint = file_fingerprint(styles_path, images_dir, limit)
+    if isinstance(images_dirs, (str, Path)):
+        images_dirs = [images_dirs]
+    images_dirs = [str(d) for d in images_dirs or ()]
+    fingerprint = file_fingerprint(styles_path, images_dirs, limit)
     report = ImportReport()
     if not force and CatalogImport.objects.filter(
         fingerprint=fingerprint, finished_at__isnull=False
@@ -188,12 +237,12 @@ def import_catalog(styles_path, images_dir=None, limit=None, force=False, progre
         seen[sku] = line
         batch.append((line, row))
         if len(batch) >= BATCH_SIZE:
-            _import_batch(batch, stores, images_dir, media_root, report)
+            _import_batch(batch, stores, images_dirs, media_root, report)
             batch = []
         if limit and len(seen) >= limit:
             break
     if batch:
-        _import_batch(batch, stores, images_dir, media_root, report)
+        _import_batch(batch, stores, images_dirs, media_root, report)
 
     run.created, run.updated, run.unchanged = report.created, report.updated, report.unchanged
     run.photos_attached, run.rejected = report.photos_attached, report.rejected
@@ -202,20 +251,24 @@ def import_catalog(styles_path, images_dir=None, limit=None, force=False, progre
     return report
 
 
-def _import_batch(batch, stores, images_dir, media_root, report):
+def _import_batch(batch, stores, images_dirs, media_root, report):
     skus = [row["id"] for _, row in batch]
     existing = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
-    to_create, to_update = [], []
+    to_create, to_update, updated_fields = [], [], {"updated_at"}
     now = timezone.now()
     for line, row in batch:
         sku = row["id"]
         values = _catalog_values(row)
         product = existing.get(sku)
         photo = None
-        if images_dir and (product is None or not product.image):
-            photo, problem = _attach_photo(sku, images_dir, media_root)
-            if problem:
-                report.errors.append(RowError(line, problem))
+        current = product.image.name if product is not None else ""
+        if images_dirs and (not current or is_catalog_photo(current)):
+            photo, changed_photo, problems = _best_photo(sku, images_dirs, media_root, current)
+            report.errors.extend(RowError(line, f"id {sku}: {problem}") for problem in problems)
+            if not changed_photo:
+                photo = None
+            if not photo and not current and not problems:
+                report.without_photo.append(sku)
         if product is None:
             product = Product(
                 sku=sku, seller=stores[demo_store_slug(row)], created_at=now,
@@ -237,13 +290,14 @@ def _import_batch(batch, stores, images_dir, media_root, report):
         if changed:
             product.updated_at = now
             to_update.append(product)
+            updated_fields.update(changed)
         else:
             report.unchanged += 1
     with transaction.atomic():
         Product.objects.bulk_create(to_create, batch_size=500)
         if to_update:
-            Product.objects.bulk_update(
-                to_update, list(FIELD_MAP.values()) + ["image", "thumbnail", "updated_at"], batch_size=500
-            )
+            # Only the columns that changed somewhere in the batch: a photo-only
+            # upgrade of 30,000 products writes 3 columns, not 12.
+            Product.objects.bulk_update(to_update, sorted(updated_fields), batch_size=500)
     report.created += len(to_create)
     report.updated += len(to_update)

@@ -119,7 +119,9 @@ def test_photos_are_attached_where_they_exist(tmp_path, images, settings):
     )
     report = import_catalog(csv_path, images)
     assert report.photos_attached == 1
-    assert [(e.line, e.reason.split(" is ")[0]) for e in report.errors] == [(4, "photo 3.jpg")]
+    assert [(e.line, e.reason.split(" is ")[0]) for e in report.errors] == [
+        (4, f"id 3: photo {images / '3.jpg'}")]
+    assert report.without_photo == ["2"]
     with_photo = Product.objects.get(sku="1")
     assert with_photo.image.name == "products/catalog/1.jpg"
     assert (settings.MEDIA_ROOT / with_photo.image.name).is_file()
@@ -130,6 +132,92 @@ def test_photos_are_attached_where_they_exist(tmp_path, images, settings):
     write_photo(images, "2")
     assert import_catalog(csv_path, images).photos_attached == 1
     assert Product.objects.get(sku="2").image.name == "products/catalog/2.jpg"
+
+
+def read_pixel(path):
+    with Image.open(path) as image:
+        return image.size
+
+
+@pytest.mark.django_db
+def test_each_product_gets_its_best_photo_and_those_without_any_are_listed(tmp_path, settings):
+    large, small = tmp_path / "images", tmp_path / "images_small"
+    write_photo(large, "1", size=(180, 240))
+    write_photo(small, "1", size=(60, 80))
+    write_photo(small, "2", size=(60, 80))
+    csv_path = write_csv(tmp_path / "s.csv", *[
+        f"{i},Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Shirt {i}" for i in (1, 2, 3)])
+    report = import_catalog(csv_path, [large, small])
+    assert (report.photos_attached, report.without_photo, report.errors) == (2, ["3"], [])
+    photos = dict(Product.objects.values_list("sku", "image"))
+    assert photos == {"1": "products/catalog/1.jpg", "2": "products/catalog/images_small/2.jpg",
+                      "3": ""}
+    assert read_pixel(settings.MEDIA_ROOT / photos["1"]) == (180, 240)
+    assert read_pixel(settings.MEDIA_ROOT / photos["2"]) == (60, 80)
+    assert Product.objects.get(sku="2").thumbnail.name == photos["2"]
+
+
+@pytest.mark.django_db
+def test_an_existing_install_picks_up_new_and_better_photos_without_a_wipe(tmp_path, settings):
+    large, small = tmp_path / "images", tmp_path / "images_small"
+    for sku in ("1", "2"):
+        write_photo(small, sku, size=(60, 80))
+    csv_path = write_csv(tmp_path / "s.csv", *[
+        f"{i},Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Shirt {i}" for i in (1, 2)])
+    # Yesterday's install: only one folder, the small photos, at the best folder's names.
+    import_catalog(csv_path, small)
+    assert read_pixel(settings.MEDIA_ROOT / "products/catalog/1.jpg") == (60, 80)
+    before = Product.objects.get(sku="1").updated_at
+
+    write_photo(large, "1", size=(180, 240))
+    report = import_catalog(csv_path, [large, small])
+    assert (report.updated, report.unchanged, report.photos_attached) == (2, 0, 2)
+    product = Product.objects.get(sku="1")
+    assert product.image.name == "products/catalog/1.jpg"
+    assert read_pixel(settings.MEDIA_ROOT / product.image.name) == (180, 240)
+    assert product.updated_at > before      # cached cards of it are refreshed
+    assert Product.objects.get(sku="2").image.name == "products/catalog/images_small/2.jpg"
+
+    again = import_catalog(csv_path, [large, small], force=True)
+    assert (again.updated, again.unchanged, again.photos_attached) == (0, 2, 0)
+
+
+@pytest.mark.django_db
+def test_an_unreadable_best_photo_is_reported_by_id_and_the_next_one_used(tmp_path):
+    large, small = tmp_path / "images", tmp_path / "images_small"
+    large.mkdir()
+    (large / "7.jpg").write_bytes(b"\xff\xd8 truncated")
+    write_photo(small, "7", size=(60, 80))
+    csv_path = write_csv(tmp_path / "s.csv", "7,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Shirt")
+    report = import_catalog(csv_path, [large, small])
+    assert [(e.line, e.reason.split(" (")[0]) for e in report.errors] == [
+        (2, f"id 7: photo {large / '7.jpg'} is unreadable")]
+    assert Product.objects.get(sku="7").image.name == "products/catalog/images_small/7.jpg"
+
+
+@pytest.mark.django_db
+def test_a_sellers_own_photo_is_never_replaced_by_a_catalog_photo(tmp_path):
+    large = tmp_path / "images"
+    csv_path = write_csv(tmp_path / "s.csv", "1,Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Shirt")
+    import_catalog(csv_path, large)
+    Product.objects.filter(sku="1").update(image="products/abc123.jpg", thumbnail="products/thumbs/abc123.jpg")
+    write_photo(large, "1", size=(180, 240))
+    report = import_catalog(csv_path, large)
+    assert (report.photos_attached, report.without_photo) == (0, [])
+    assert Product.objects.get(sku="1").image.name == "products/abc123.jpg"
+
+
+def test_the_import_command_takes_several_photo_folders_best_first(tmp_path, settings, db):
+    large, small = tmp_path / "images", tmp_path / "images_small"
+    write_photo(large, "1", size=(180, 240))
+    write_photo(small, "2", size=(60, 80))
+    csv_path = write_csv(tmp_path / "s.csv", *[
+        f"{i},Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Shirt {i}" for i in (1, 2, 3)])
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_catalog", "--styles", str(csv_path), "--images", str(large), str(small),
+                 stdout=out, stderr=err, verbosity=0)
+    assert "2 photos attached" in out.getvalue()
+    assert "for 1 products (ids 3)" in err.getvalue()
 
 
 @pytest.mark.django_db

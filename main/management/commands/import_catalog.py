@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--styles", required=True, help="path to styles.csv")
-        parser.add_argument("--images", help="folder of <id>.jpg photos")
+        parser.add_argument("--images", nargs="+", default=[],
+                            help="folders of <id>.jpg photos, best first: each product gets "
+                                 "the first one found")
         parser.add_argument("--limit", type=int, help="import at most N products")
         parser.add_argument("--force", action="store_true",
                             help="import even if this exact file was imported before")
@@ -39,6 +41,11 @@ class Command(BaseCommand):
             return
         for error in report.errors:
             self.stderr.write(f"{styles}: {error}")
+        if report.without_photo:
+            shown = ", ".join(report.without_photo[:20])
+            more = f" and {len(report.without_photo) - 20} more" if len(report.without_photo) > 20 else ""
+            self.stderr.write(f"No photo in {', '.join(images)} for {len(report.without_photo)} "
+                              f"products (ids {shown}{more}); they keep the placeholder.")
         self.stdout.write(self.style.SUCCESS(
             f"Imported in {time.monotonic() - started:.1f}s: {report.created} created, "
             f"{report.updated} updated, {report.unchanged} unchanged, "
