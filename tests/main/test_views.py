@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from PIL import Image
 
+from main import views
 from main.models import Interaction
 from main.recommendations import Section
 from main.selectors import PER_PAGE
@@ -372,8 +373,16 @@ def test_photo_search_shows_in_stock_matches_in_the_models_order(client, visual_
     response = upload(client, png_bytes())
 
     assert response.status_code == 200
-    assert visual_model.calls == [("RGB", (40, 40), 12)]
+    # Over-fetched: the one purchasable rule (main.selectors) drops some of the matches.
+    assert visual_model.calls == [("RGB", (40, 40), views.PHOTO_MATCHES * views.OVERFETCH)]
     assert response.context["results"] == [track_pants, tee]  # the top is out of stock
+
+
+def test_photo_search_shows_at_most_photo_matches_results(client, visual_model, tee, track_pants, monkeypatch):
+    visual_model.answer = [(track_pants.sku, 0.9), (tee.sku, 0.8)]
+    monkeypatch.setattr(views, "PHOTO_MATCHES", 1)
+    response = upload(client, png_bytes())
+    assert response.context["results"] == [track_pants]
 
 
 def test_photo_search_says_when_visual_search_is_not_ready(client, visual_model, tee):
