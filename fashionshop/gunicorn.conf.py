@@ -1,16 +1,17 @@
 """gunicorn settings; every value can be overridden from the environment."""
+import gc
 import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# The usual 2×cores+1, capped: each worker holds its own copy of the ML artifacts.
+# The usual 2×cores+1, capped.
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5
-# Recycling workers bounds a slow leak, but each new worker reloads the ML models
-# (seconds of CPU), so it is off unless asked for.
+# Recycling workers bounds a slow leak, but a new worker's first requests touch
+# pages it then copies from the master, so it is off unless asked for.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
@@ -19,8 +20,32 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
+# The master imports the shop and loads every ML artifact once, then forks: the
+# workers share those pages copy-on-write instead of each loading its own copy
+# (bench/load.py reports each worker's private memory). A retrained or switched
+# version is still served everywhere: each worker notices the new CURRENT within
+# seconds and loads it for itself (ml/lazy.py).
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
+
+
+def when_ready(server):
+    """In the master, after the app is loaded and before any worker is forked."""
+    if not preload_app:
+        return
+    from django.db import connections
+
+    from shop_ml import facade
+
+    facade.warm_up()
+    connections.close_all()  # a forked worker must open its own database connection
+    # Move everything loaded so far out of the collector's reach: collections in a
+    # worker would otherwise write to every object's header and unshare its page.
+    gc.collect()
+    gc.freeze()
+
+
 def post_worker_init(worker):
-    # Load the ML artifacts before the first request instead of during it.
+    # Without preloading, load the ML artifacts before the first request instead of during it.
     from shop_ml import facade
 
     facade.warm_up()
