@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "main",
+    "search",
     "accounts",
     "seller_accounts",
     "cart",

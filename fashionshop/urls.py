@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("seller_accounts.api_urls")),
     path("cart/", include("cart.urls")),
     path("dashboards/", include("dashboards.urls")),
+    path("search/", include("search.urls")),
     path("", include("experiments.urls")),
     path("", include("main.urls")),
 ]

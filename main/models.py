@@ -1,30 +1,10 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVector
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-
-SEARCH_CONFIG = "english"
-
-
-def product_search_vector():
-    """The full-text document of a product, for PostgreSQL search.
-
-    Migration 0003 builds a GIN index on this exact expression. PostgreSQL uses an
-    expression index only for a query that repeats the expression, so change both
-    together (a PostgreSQL test checks that the plan uses the index).
-    """
-    return (
-        SearchVector("name", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("article_type", "sub_category", weight="B", config=SEARCH_CONFIG)
-        + SearchVector(
-            "base_colour", "master_category", "gender", "usage", weight="C", config=SEARCH_CONFIG
-        )
-    )
-
 
 class ProductQuerySet(models.QuerySet):
     def active(self):
@@ -36,7 +16,10 @@ class ProductQuerySet(models.QuerySet):
 
 class Product(models.Model):
     """A listing. The taxonomy fields hold the catalog's own values; the
-    navigation tree is derived from them (main.selectors), never hard-coded."""
+    navigation tree is derived from them (main.selectors), never hard-coded.
+
+    On PostgreSQL the table also has a `search_document` tsvector column, kept
+    current by a trigger (migration 0005) and read by search.selectors."""
 
     seller = models.ForeignKey(
         "seller_accounts.Seller", on_delete=models.PROTECT, related_name="products"
@@ -142,3 +125,35 @@ class CatalogImport(models.Model):
 
     def __str__(self):
         return f"{self.source} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class FacetCount(models.Model):
+    """How many active products share one combination of seller, facet values and price
+    class (main/facets.py). Listings' facet counts and the taxonomy tree are sums over
+    these rows. main.services recounts the combinations a write touches, after commit;
+    `manage.py recount_facets` (and every catalog import) recounts them all."""
+
+    seller = models.ForeignKey("seller_accounts.Seller", on_delete=models.CASCADE, related_name="+")
+    gender = models.CharField(max_length=20)
+    sub_category = models.CharField(max_length=50)
+    article_type = models.CharField(max_length=50)
+    base_colour = models.CharField(max_length=30, blank=True)
+    season = models.CharField(max_length=20, blank=True)
+    usage = models.CharField(max_length=30, blank=True)
+    price_class = models.PositiveSmallIntegerField()
+    products = models.PositiveIntegerField()
+    # The newest of these products with a photo: a category's picture on the home page.
+    newest_photographed = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller", "gender", "sub_category", "article_type", "base_colour", "season",
+                        "usage", "price_class"],
+                name="facet_count_one_row_per_combination",
+            ),
+        ]
+        indexes = [models.Index(fields=["gender", "sub_category", "article_type"])]
+
+    def __str__(self):
+        return f"{self.gender}/{self.sub_category}/{self.article_type}: {self.products}"

@@ -7,14 +7,12 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Count, Max, Q
 from django.utils.functional import cached_property
 
-from main.models import SEARCH_CONFIG, Product, product_search_vector
+from main.models import Product
 from seller_accounts.models import Seller
 
 TREE_CACHE_KEY = "main:taxonomy-tree"
@@ -26,9 +24,6 @@ CACHE_SECONDS = 300
 PER_PAGE = 24
 NEW_ARRIVALS = 12
 FEATURED_PER_GENDER = 4
-# The fallback search (any database but PostgreSQL) ORs icontains over the fields for
-# each word; a paragraph pasted into the search box should not become hundreds of LIKEs.
-MAX_SEARCH_WORDS = 8
 
 # (model field, GET parameter, label), in the order the filter panel shows them.
 FACETS = (
@@ -55,10 +50,6 @@ _ORDERINGS = {
     "price_desc": ("-price", "-id"),
     "name": ("name", "id"),
 }
-# What the fallback search matches each word against.
-_SEARCH_FIELDS = (
-    "name", "article_type", "sub_category", "master_category", "base_colour", "gender", "usage",
-)
 
 
 # --- Taxonomy ------------------------------------------------------------------------
@@ -223,33 +214,6 @@ def _price_q(low, high):
     return q
 
 
-def search_supports_ranking():
-    return connection.vendor == "postgresql"
-
-
-def _search(queryset, text):
-    """Products matching every word of `text`: full-text search on PostgreSQL, a plain
-    icontains match on the name and taxonomy fields elsewhere."""
-    if search_supports_ranking():
-        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        return queryset.alias(document=product_search_vector()).filter(document=query)
-    for word in text.split()[:MAX_SEARCH_WORDS]:
-        any_field = Q()
-        for name in _SEARCH_FIELDS:
-            any_field |= Q(**{f"{name}__icontains": word})
-        queryset = queryset.filter(any_field)
-    return queryset
-
-
-def _order(queryset, sort, text):
-    if sort == RELEVANCE and text and search_supports_ranking():
-        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        return queryset.annotate(rank=SearchRank(product_search_vector(), query)).order_by(
-            "-rank", "-created_at", "-id"
-        )
-    return queryset.order_by(*_ORDERINGS.get(sort, _ORDERINGS["newest"]))
-
-
 @dataclass(frozen=True)
 class FacetValue:
     value: str
@@ -355,9 +319,13 @@ def _landing_counts(base, product_filter, scope):
     return counts
 
 
-def product_listing(product_filter, *, scope=None, sort="newest", page_number=1, per_page=PER_PAGE):
+def product_listing(product_filter, *, scope=None, sort="newest", page_number=1, per_page=PER_PAGE,
+                    search=None):
     """One page of active products within `scope` (fixed model-field values such as the
     category path or a seller) narrowed by `product_filter`, with facet counts.
+
+    `search` (a search.selectors.Narrowing) narrows to the products a query finds and
+    orders them when `sort` is RELEVANCE; the search text itself is its business.
 
     Each facet counts its values with every other filter applied, so a count is the
     number of results that value gives with the rest of the selection kept. Facets
@@ -371,13 +339,17 @@ def product_listing(product_filter, *, scope=None, sort="newest", page_number=1,
         max_price=product_filter.max_price,
     )
     base = Product.objects.active().filter(**scope)
-    if product_filter.text:
-        base = _search(base, product_filter.text)
-    if product_filter.text or product_filter.narrows:
+    if search is not None:
+        base = search.narrow(base)
+    if search is not None or product_filter.narrows:
         facets, price_bands, total = _counts(base, product_filter, scope)
     else:
         facets, price_bands, total = _landing_counts(base, product_filter, scope)
-    results = _order(base.filter(product_filter.q()), sort, product_filter.text)
+    results = base.filter(product_filter.q())
+    if search is not None and sort == RELEVANCE:
+        results = search.order(results)
+    else:
+        results = results.order_by(*_ORDERINGS.get(sort, _ORDERINGS["newest"]))
     # A cached total can trail new listings for a few minutes; get_page() keeps the
     # page number in range whatever the count says.
     page = _CountedPaginator(results, per_page, total).get_page(page_number)

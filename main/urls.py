@@ -25,7 +25,6 @@ register_converter(TaxonomyValueConverter, "taxon")
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("search/", views.search, name="search"),
     path("search/photo/", views.photo_search, name="photo_search"),
     # One view for every depth of the category tree; reverse() picks the entry by the
     # number of arguments.

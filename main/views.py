@@ -35,8 +35,6 @@ def _listing_context(request, scope):
         "problems": form.problems(),
         "sort": sort,
         "sort_choices": selectors.SORT_CHOICES,
-        # "Best match" is offered only where the database can rank matches.
-        "can_rank": bool(product_filter.text) and selectors.search_supports_ranking(),
     }
 
 
@@ -53,14 +51,6 @@ def category(request, gender, sub_category=None, article_type=None):
         # The next level down, for the category links above the results.
         "subcategories": path[-1].children,
     })
-    return render(request, "main/product_list.html", context)
-
-
-@require_safe
-def search(request):
-    context = _listing_context(request, scope={})
-    text = context["listing"].product_filter.text
-    context["title"] = f"Results for “{text}”" if text else "All products"
     return render(request, "main/product_list.html", context)
 
 

@@ -2,8 +2,7 @@
 
 It is created here rather than declared in Product.Meta.indexes because SQLite
 has no GIN indexes and rebuilds every declared index whenever it remakes the
-table. The expression is a frozen copy of main.models.product_search_vector();
-PostgreSQL uses the index only while the two match.
+table. Migration 0005 replaces it with a stored, trigger-maintained column.
 """
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector

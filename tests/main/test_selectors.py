@@ -2,19 +2,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 
 from main import selectors
 from main.forms import ProductFilterForm
-from main.models import Product
 from main.selectors import ProductFilter
 from tests.factories import ProductFactory, SellerFactory
 
 pytestmark = pytest.mark.django_db
-
-on_postgres = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL full-text search"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -239,69 +233,6 @@ def test_a_page_past_the_end_shows_the_last_page(catalog):
     listing = selectors.product_listing(ProductFilter(), page_number=99, per_page=4)
 
     assert listing.page.number == 2
-
-
-# --- Search -------------------------------------------------------------------------
-
-
-def test_search_matches_every_word_and_combines_with_facets(catalog):
-    listing = selectors.product_listing(ProductFilter(text="red tshirt"))
-
-    assert {p.sku for p in listing.page} == {catalog["red_tee"].sku, catalog["red_tee_2"].sku}
-    assert facet(listing, "usage") == {"Casual": 1, "Sports": 1}
-
-    narrowed = selectors.product_listing(ProductFilter(text="red tshirt", values={"usage": ("Sports",)}))
-    assert [p.sku for p in narrowed.page] == [catalog["red_tee_2"].sku]
-
-
-def test_search_looks_at_the_taxonomy_too(catalog):
-    listing = selectors.product_listing(ProductFilter(text="heels black"))
-
-    assert [p.sku for p in listing.page] == [catalog["heels"].sku]
-
-
-def test_search_without_matches_is_empty(catalog):
-    listing = selectors.product_listing(ProductFilter(text="umbrella"))
-
-    assert listing.total == 0
-    assert all(not f.values for f in listing.facets)
-
-
-@pytest.mark.skipif(connection.vendor == "postgresql", reason="the SQLite fallback")
-def test_sqlite_search_matches_parts_of_words_in_any_field(catalog):
-    listing = selectors.product_listing(ProductFilter(text="shirt"))
-
-    # "shirt" is inside "Tshirt": a plain substring match.
-    assert listing.total == 3
-    assert selectors.product_listing(ProductFilter(text="bottomwear")).total == 1
-
-
-@pytest.mark.postgres
-@on_postgres
-def test_postgres_search_stems_words_and_ranks_names_first(seller):
-    in_name = make(seller, name="Fabindia Women Green Kurta", article_type="Kurtas", base_colour="Green")
-    in_colour_only = make(seller, name="Plain Women Top", article_type="Tops", base_colour="Green")
-    make(seller, name="Roadster Men Jeans", base_colour="Blue")
-
-    listing = selectors.product_listing(ProductFilter(text="kurtas green"), sort=selectors.RELEVANCE)
-    assert [p.sku for p in listing.page] == [in_name.sku]
-
-    # Newest first would put the top first; the name match ranks above the colour match.
-    ranked = selectors.product_listing(ProductFilter(text="green"), sort=selectors.RELEVANCE)
-    assert [p.sku for p in ranked.page] == [in_name.sku, in_colour_only.sku]
-    # Web-search syntax: a minus excludes a word.
-    assert [p.sku for p in selectors.product_listing(ProductFilter(text="green -kurta")).page] == [in_colour_only.sku]
-
-
-@pytest.mark.postgres
-@on_postgres
-def test_postgres_search_uses_the_gin_index(catalog):
-    # A handful of rows would be scanned anyway; ask whether the index can serve the query.
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-    plan = selectors._search(Product.objects.all(), "shirt").explain()
-
-    assert "product_search_gin" in plan
 
 
 # --- Single products ----------------------------------------------------------------

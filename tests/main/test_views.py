@@ -143,7 +143,7 @@ def test_inactive_products_are_not_listed(client, tee, seller):
 
 
 def test_filters_narrow_the_listing_and_show_counts(client, tee, track_pants, top):
-    response = client.get(reverse("main:search"), {"colour": "Red", "max_price": "1000"})
+    response = client.get(reverse("search:results"), {"colour": "Red", "max_price": "1000"})
 
     assert response.status_code == 200
     assert set(skus_on(response)) == {tee.sku, top.sku}
@@ -171,14 +171,14 @@ def test_out_of_stock_products_are_listed_as_such(client, top):
     {"q": "x" * 5000},
 ])
 def test_bad_parameters_never_fail_the_page(client, tee, track_pants, params):
-    response = client.get(reverse("main:search"), params)
+    response = client.get(reverse("search:results"), params)
 
     assert response.status_code == 200
     assert set(skus_on(response)) <= {tee.sku, track_pants.sku}
 
 
 def test_a_bad_parameter_is_reported_and_the_rest_still_apply(client, tee, track_pants):
-    response = client.get(reverse("main:search"), {"min_price": "abc", "colour": "Black"})
+    response = client.get(reverse("search:results"), {"min_price": "abc", "colour": "Black"})
 
     assert skus_on(response) == [track_pants.sku]
     assert "Lowest price: Enter a number." in response.content.decode()
@@ -189,36 +189,12 @@ def test_sort_and_pagination(client, seller, django_assert_max_num_queries):
 
     # Session-free page: 6 facets + bands/total + page + taxonomy tree (cache miss).
     with django_assert_max_num_queries(9):
-        response = client.get(reverse("main:search"), {"sort": "price_desc", "page": "2"})
+        response = client.get(reverse("search:results"), {"sort": "price_desc", "page": "2"})
 
     assert skus_on(response) == [products[1].sku, products[0].sku]
     html = response.content.decode()
     assert 'aria-current="page">2<' in html
     assert "sort=price_desc" in html and "page=1" in html  # links keep the sort
-
-
-# --- Search -------------------------------------------------------------------------
-
-
-def test_search_finds_products_and_combines_with_facets(client, tee, track_pants, top):
-    response = client.get(reverse("main:search"), {"q": "red", "gender": "Women"})
-
-    assert skus_on(response) == [top.sku]
-    html = response.content.decode()
-    assert "Results for “red”" in html
-    assert '<input type="hidden" name="q" value="red">' in html
-
-
-def test_empty_search_lists_everything(client, tee, track_pants):
-    response = client.get(reverse("main:search"), {"q": ""})
-
-    assert set(skus_on(response)) == {tee.sku, track_pants.sku}
-
-
-def test_search_without_results_says_so(client, tee):
-    html = client.get(reverse("main:search"), {"q": "umbrella"}).content.decode()
-
-    assert "No products match." in html
 
 
 # --- Product page -------------------------------------------------------------------
@@ -271,7 +247,7 @@ def test_recommendations_slot_renders_only_when_given(tee):
 
 
 def test_read_only_pages_refuse_posts(client, tee):
-    for url in (reverse("main:home"), reverse("main:search"), tee.get_absolute_url()):
+    for url in (reverse("main:home"), reverse("search:results"), tee.get_absolute_url()):
         assert client.post(url).status_code == 405
     assert not Interaction.objects.exists()
 

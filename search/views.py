@@ -1,0 +1,75 @@
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from main import selectors as catalog
+from main.forms import ProductFilterForm
+from search import selectors
+from search.forms import SearchOptionsForm
+from search.understanding import understand
+
+FIELD_LABELS = {
+    "gender": "Gender", "master_category": "Category", "sub_category": "Category",
+    "article_type": "Product type", "base_colour": "Colour", "usage": "Occasion", "season": "Season",
+}
+
+
+def _with(request, **changes):
+    """The current query string with `changes` (a list value appends), back on page 1."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    for name, value in changes.items():
+        if isinstance(value, list):
+            for item in value:
+                query.appendlist(name, item)
+        else:
+            query[name] = value
+    return f"?{query.urlencode()}"
+
+
+@require_safe
+def results(request):
+    form = ProductFilterForm(request.GET)
+    product_filter, sort = form.product_filter(), form.sort_order()
+    context = {
+        "form": form,
+        "problems": form.problems(),
+        "sort": sort,
+        "sort_choices": catalog.SORT_CHOICES,
+        "can_rank": bool(product_filter.text),
+    }
+    if not product_filter.text:
+        listing = catalog.product_listing(product_filter, sort=sort, page_number=form.page_number())
+        context.update({"listing": listing, "page_obj": listing.page, "title": "All products"})
+        return render(request, "search/results.html", context)
+    ignored, exact = SearchOptionsForm(request.GET).options()
+    understanding = understand(product_filter.text, ignored=ignored, exact=exact)
+    found = selectors.search(understanding, product_filter, sort=sort, page_number=form.page_number())
+    context.update({
+        "listing": found.listing,
+        "page_obj": found.listing.page,
+        "found": found,
+        "title": f"Results for “{understanding.corrected_query or understanding.query}”",
+        "chips": [
+            {"field": name, "label": FIELD_LABELS[name], "values": values,
+             "remove": _with(request, ignore=[name])}
+            for name, values in found.understood.items()
+        ],
+        "search_as_typed": _with(request, exact="1"),
+        "understood_fields": set(found.understood),
+        # The filter panel's form keeps how the query is read.
+        "search_options": [("ignore", name) for name in ignored] + ([("exact", "1")] if exact else []),
+        "try_instead": [] if found.level else selectors.popular_searches(),
+    })
+    return render(request, "search/results.html", context)
+
+
+@require_safe
+def suggestions(request):
+    """The as-you-type panel under the search box (htmx): categories with counts and
+    the top products for what has been typed so far."""
+    text = request.GET.get("q", "")[:ProductFilterForm.base_fields["q"].max_length]
+    completed = selectors.complete(text)
+    return render(request, "search/suggestions.html", {
+        "query": text.strip(),
+        "suggestions": selectors.suggestions(understand(completed)) if completed else None,
+    })
