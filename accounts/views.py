@@ -92,17 +92,20 @@ def address_edit(request, pk):
     return render(request, "accounts/address_form.html", {"form": form, "address": address})
 
 
+def _address_action(request, pk, write, done):
+    """Apply `write` to one of the user's own addresses (anyone else's is a 404)."""
+    write(selectors.address_for_user(request.user, pk))
+    messages.success(request, done)
+    return redirect("accounts:profile")
+
+
 @login_required
 @require_POST
 def address_delete(request, pk):
-    services.delete_address(selectors.address_for_user(request.user, pk))
-    messages.success(request, "Address deleted.")
-    return redirect("accounts:profile")
+    return _address_action(request, pk, services.delete_address, "Address deleted.")
 
 
 @login_required
 @require_POST
 def address_default(request, pk):
-    services.set_default_address(selectors.address_for_user(request.user, pk))
-    messages.success(request, "Default address updated.")
-    return redirect("accounts:profile")
+    return _address_action(request, pk, services.set_default_address, "Default address updated.")

@@ -111,21 +111,32 @@ def _product_form_page(request, form, product=None):
     })
 
 
+def _save_listing(request, form, save, done):
+    """The create/edit flow after a POST: `save()` the valid form's listing, record which
+    suggestions were kept and redirect with `done(product)`; None (errors on the form)
+    when there is nothing to save or the service refused it."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        product = save()
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return None
+    _record_suggestion_outcomes(form, product)
+    messages.success(request, done(product))
+    return redirect("seller_accounts:product_list")
+
+
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_create(request):
     datalists = selectors.taxonomy_datalists()
     form = ProductForm(request.POST or None, request.FILES or None, datalists=datalists)
-    if request.method == "POST" and form.is_valid():
-        try:
-            product = catalog.create_product(request.seller, form.product_data(), photo=form.cleaned_data["photo"])
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            _record_suggestion_outcomes(form, product)
-            messages.success(request, f"“{product.name}” is listed as {product.sku}.")
-            return redirect("seller_accounts:product_list")
-    return _product_form_page(request, form)
+    saved = _save_listing(
+        request, form,
+        lambda: catalog.create_product(request.seller, form.product_data(), photo=form.cleaned_data["photo"]),
+        lambda product: f"“{product.name}” is listed as {product.sku}.")
+    return saved or _product_form_page(request, form)
 
 
 @seller_required(on_missing="404")
@@ -134,15 +145,12 @@ def product_edit(request, sku):
     product = get_object_or_404(selectors.seller_products(request.seller), sku=sku)
     form = ProductForm(request.POST or None, request.FILES or None, instance=product,
                        datalists=selectors.taxonomy_datalists())
-    if request.method == "POST" and form.is_valid():
-        try:
-            catalog.update_product(product, form.product_data(), photo=form.cleaned_data["photo"])
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            _record_suggestion_outcomes(form, product)
-            messages.success(request, f"“{product.name}” is saved.")
-            return redirect("seller_accounts:product_list")
+    saved = _save_listing(
+        request, form,
+        lambda: catalog.update_product(product, form.product_data(), photo=form.cleaned_data["photo"]),
+        lambda product: f"“{product.name}” is saved.")
+    if saved:
+        return saved
     if request.method == "POST":
         # Validation wrote the refused values onto the instance; show the stored ones.
         product = selectors.seller_products(request.seller).get(pk=product.pk)
