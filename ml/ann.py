@@ -18,13 +18,11 @@ out-of-stock products are never returned.
 Scores are cosine similarities (vectors are stored normalised).
 """
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ml.artifacts import ArtifactError
+from ml.artifacts import ArtifactError, write_atomic
 
 EXACT_MAX = 20_000          # "auto" switches to HNSW above this many items
 SKUS_FILE = "skus.json"
@@ -253,14 +251,14 @@ class VectorIndex:
         folder.mkdir(parents=True, exist_ok=True)
         if self.backend == "exact":
             self._compact()
-            _atomic(folder / VECTORS_FILE, lambda p: np.save(p, self._matrix))
+            write_atomic(folder / VECTORS_FILE, lambda p: np.save(p, self._matrix))
         else:
-            _atomic(folder / HNSW_FILE, lambda p: self._hnsw.save(str(p)))
+            write_atomic(folder / HNSW_FILE, lambda p: self._hnsw.save(str(p)))
         meta = {"dim": self.dim, "backend": self.backend, "params": self.params,
                 "count": len(self)}
-        _atomic(folder / SKUS_FILE, lambda p: Path(p).write_text(json.dumps(self._skus),
+        write_atomic(folder / SKUS_FILE, lambda p: Path(p).write_text(json.dumps(self._skus),
                                                                   encoding="utf-8"))
-        _atomic(folder / META_FILE, lambda p: Path(p).write_text(json.dumps(meta),
+        write_atomic(folder / META_FILE, lambda p: Path(p).write_text(json.dumps(meta),
                                                                   encoding="utf-8"))
 
     @classmethod
@@ -294,18 +292,6 @@ class VectorIndex:
         except Exception as exc:  # numpy/json/usearch raise many types on bad files
             raise ArtifactError(f"cannot load vector index from {folder}: {exc}") from exc
         return index
-
-
-def _atomic(path, write):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def exact_topk(query, matrix, k):

@@ -45,11 +45,23 @@ def new_version():
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _write_text_atomic(path, text):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+def write_atomic(path, write):
+    """Write `path` through `write(tmp)`, a temporary file beside it then renamed into place.
+
+    Readers see the old file or the new one, never half of one; a failed write
+    leaves no temporary file behind. The temporary name keeps `path`'s suffix
+    (numpy and torch choose a format by it).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def save_version(models_dir, name, card, write_files, activate=True):
@@ -112,7 +124,8 @@ def activate_version(models_dir, name, version):
     folder = Path(models_dir) / name / version
     if not (folder / CARD_FILE).is_file():
         raise ArtifactError(f"{name}: no version {version!r} in {folder.parent}")
-    _write_text_atomic(Path(models_dir) / name / CURRENT_FILE, version + "\n")
+    write_atomic(Path(models_dir) / name / CURRENT_FILE,
+                 lambda tmp: Path(tmp).write_text(version + "\n", encoding="utf-8"))
 
 
 def current_folder(models_dir, name):

@@ -10,12 +10,12 @@ are reported rather than retried forever.
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ml.artifacts import write_atomic
 
 from .preprocess import ImageError, to_uint8
 
@@ -62,17 +62,9 @@ def read_parts(work_dir):
 
 
 def _write_part(work_dir, number, skus, vectors, failed):
-    work_dir = Path(work_dir)
-    fd, tmp = tempfile.mkstemp(dir=work_dir, prefix=".part-", suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, skus=np.asarray(skus, dtype=str), vectors=vectors.astype(np.float32),
-                 failed=np.asarray(failed, dtype=str))
-        os.replace(tmp, work_dir / f"part-{number:05d}.npz")
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_atomic(Path(work_dir) / f"part-{number:05d}.npz", lambda tmp: np.savez(
+        tmp, skus=np.asarray(skus, dtype=str), vectors=vectors.astype(np.float32),
+        failed=np.asarray(failed, dtype=str)))
 
 
 def extract(items, encoder, work_dir, batch_size=64, progress=True, stop_after=None):

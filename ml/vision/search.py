@@ -16,15 +16,14 @@ Plain Python: no Django here.
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ml.ann import EXACT_MAX, VectorIndex
-from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
+from ml.artifacts import (ArtifactError, current_folder, library_versions, load_card, save_version,
+                          write_atomic)
 
 from .encoders import WeightsUnavailable, load_checkpoint, load_encoder
 from .extract import encoder_fingerprint, extract
@@ -176,10 +175,8 @@ class ImageSearch:
         if folder:
             folder.mkdir(exist_ok=True)
             name = hashlib.sha1(str(sku).encode()).hexdigest()[:20] + ".npz"
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".add-", suffix=".npz")
-            os.close(fd)
-            np.savez(tmp, sku=np.asarray(str(sku)), vector=vector.astype(np.float32))
-            os.replace(tmp, folder / name)
+            write_atomic(folder / name, lambda tmp: np.savez(
+                tmp, sku=np.asarray(str(sku)), vector=vector.astype(np.float32)))
         return vector
 
     def status(self):
