@@ -7,7 +7,11 @@ from fashionshop.forms import BootstrapMixin
 
 
 class SignupForm(BootstrapMixin, UserCreationForm):
-    """Username, e-mail and a password checked by AUTH_PASSWORD_VALIDATORS."""
+    """Username, e-mail and a password checked by AUTH_PASSWORD_VALIDATORS.
+
+    The e-mail is where confirmations go, not a sign-in name, so an address already on
+    file is accepted like any other: refusing it would tell anyone who is a customer.
+    """
 
     email = forms.EmailField(required=True, help_text="We send your order confirmations here.")
 
@@ -16,10 +20,7 @@ class SignupForm(BootstrapMixin, UserCreationForm):
         fields = ("username", "email")
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail address already exists.")
-        return email
+        return self.cleaned_data["email"].strip().lower()
 
 
 class AddressForm(BootstrapMixin, forms.ModelForm):

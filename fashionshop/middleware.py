@@ -1,6 +1,8 @@
-"""Turn a lost database into a clean 503 instead of a 500 with a traceback."""
+"""Turn a lost database into a clean 503, and refuse control characters with a 400."""
 import logging
+import re
 
+from django.core.exceptions import BadRequest
 from django.db import connections
 from django.db.utils import InterfaceError, OperationalError
 from django.template.response import SimpleTemplateResponse
@@ -25,3 +27,34 @@ class DatabaseUnavailableMiddleware:
         response = SimpleTemplateResponse("503.html", status=503)
         response["Retry-After"] = "5"
         return response
+
+
+# C0 controls and DEL. Text fields may hold tabs and line breaks; nothing else has a use,
+# and PostgreSQL refuses NUL outright (a 500 deep in a query instead of a clear 400).
+_CONTROL = "".join(map(chr, [*range(0x20), 0x7F]))
+_TEXT_WHITESPACE = "\t\n\r"
+_CONTROL_IN_NAMES = re.compile(f"[{re.escape(_CONTROL)}]")
+_CONTROL_IN_VALUES = re.compile(f"[{re.escape(''.join(set(_CONTROL) - set(_TEXT_WHITESPACE)))}]")
+
+
+class RefuseControlCharactersMiddleware:
+    """400 for a control character in the path, a parameter name or value, or a cookie.
+
+    One place for every URL pattern and parameter, before any view, session or
+    query sees the text. The form body is only inspected for form content types
+    (request.POST is empty otherwise); JSON bodies go through forms whose CharFields
+    refuse NUL themselves.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _CONTROL_IN_NAMES.search(request.path_info):
+            raise BadRequest("The address contains a control character.")
+        cookies = ((name, [value]) for name, value in request.COOKIES.items())
+        for where, items in (("query", request.GET.lists()), ("form", request.POST.lists()), ("cookie", cookies)):
+            for name, values in items:
+                if _CONTROL_IN_NAMES.search(name) or any(_CONTROL_IN_VALUES.search(v) for v in values):
+                    raise BadRequest(f"A {where} parameter contains a control character.")
+        return self.get_response(request)

@@ -5,6 +5,7 @@ DJANGO_ENV=production, which turns on the secure-cookie/HSTS/SSL settings that
 `manage.py check --deploy` asks for and refuses to start without a real
 SECRET_KEY.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -34,6 +35,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    "axes",
+    "csp",
     "main",
     "search",
     "accounts",
@@ -47,6 +50,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "fashionshop.middleware.RefuseControlCharactersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -54,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fashionshop.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fashionshop.urls"
@@ -104,7 +111,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out username or address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
+
+# Password guessing (shop and admin login): LOGIN_FAILURE_LIMIT wrong passwords for one
+# username, or from one client address, lock it for LOGIN_LOCKOUT_MINUTES. Staff unlock
+# in the admin (Axes › Access attempts) or with `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = config("LOGIN_FAILURE_LIMIT", default=5, cast=int)
+AXES_COOLOFF_TIME = timedelta(minutes=config("LOGIN_LOCKOUT_MINUTES", default=15, cast=int))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# The client address: behind nginx (production) it is the X-Real-IP nginx sets; without a
+# proxy, a client-supplied header would let a guesser pick a fresh address per attempt.
+AXES_IPWARE_META_PRECEDENCE_ORDER = config(
+    "CLIENT_IP_HEADERS", default="HTTP_X_REAL_IP,REMOTE_ADDR" if PRODUCTION else "REMOTE_ADDR", cast=Csv()
+)
 LOGIN_REDIRECT_URL = "main:home"
 LOGOUT_REDIRECT_URL = "main:home"
 
@@ -126,6 +152,27 @@ STORAGES = {
         if PRODUCTION else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Content-Security-Policy on every response (django-csp). Every script is a file under
+# /static/ (Bootstrap, htmx and Chart.js are vendored), so no inline script runs. Style
+# attributes stay allowed (templates size a few elements inline) but <style> elements do
+# not; htmx is told not to inject its indicator styles (templates/base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],  # Bootstrap draws its form controls from data: SVGs
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Refusals on /api/ (including a failed CSRF check) are JSON like its answers.
+CSRF_FAILURE_VIEW = "fashionshop.errors.csrf_failure"
 
 # Uploads: photos are checked by content, limited in size and re-encoded (main/images.py).
 MAX_UPLOAD_BYTES = config("MAX_UPLOAD_BYTES", default=5 * 1024 * 1024, cast=int)

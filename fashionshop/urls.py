@@ -6,6 +6,11 @@ from accounts.urls import urlpatterns as account_urlpatterns
 from cart.urls import buyer_order_urlpatterns
 from fashionshop.health import healthz
 
+handler400 = "fashionshop.errors.bad_request"
+handler403 = "fashionshop.errors.permission_denied"
+handler404 = "fashionshop.errors.page_not_found"
+handler500 = "fashionshop.errors.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
