@@ -6,9 +6,9 @@ PYTHON := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup test lint system-deps bench clean
+.PHONY: run setup test lint system-deps bench clean compose-test
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt $(wildcard requirements/*.txt)
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -r requirements.txt
@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 # Everything `run` needs before serving; each step skips work already done.
 setup: $(VENV)/.installed
 	$(PYTHON) manage.py migrate --noinput
-	$(PYTHON) manage.py import_catalog --styles data/styles.csv --images data/images
+	$(PYTHON) manage.py import_catalog --styles data/styles.csv --images data/images data/images_small
 	$(PYTHON) manage.py create_demo_accounts
 	$(PYTHON) manage.py simulate_shoppers --if-empty
 	$(PYTHON) manage.py train_models --if-missing
@@ -46,6 +46,11 @@ test: $(VENV)/.installed-dev system-deps lint
 
 bench: $(VENV)/.installed-dev
 	for script in bench/*.py; do $(PYTHON) $$script || exit 1; done
+
+# The production path in Docker, end to end (as root; starts dockerd and builds
+# stand-in base images where no registry is reachable): docs/deploy.md.
+compose-test:
+	deploy/compose-test.sh
 
 clean:
 	rm -rf staticfiles .pytest_cache
