@@ -51,9 +51,26 @@ def artifact_status():
 
 
 def warm_up():
-    """Load every artifact now (gunicorn calls this when a worker starts)."""
+    """Set this process's torch threads and load every artifact now (gunicorn calls
+    this once per server, before the first request)."""
+    use_torch_threads()
     for artifact in _ARTIFACTS:
         artifact.get()
+
+
+def use_torch_threads():
+    """Set torch's intra-op threads for this process to settings.IMAGE_TORCH_THREADS.
+
+    It is process-wide, so only what owns the process calls it: `warm_up`
+    (gunicorn), the Celery worker's start (fashionshop/celery.py) and the image
+    commands; loading a model never does. One thread is the default: a
+    single-photo forward pass on a shared 2-core machine is ~60 ms with one
+    thread and several hundred ms with two OpenMP threads spin-waiting for each
+    other (bench/vision.py).
+    """
+    import torch  # imported here: a process that never embeds a photo never loads torch (~670 MB)
+
+    torch.set_num_threads(settings.IMAGE_TORCH_THREADS)
 
 
 def reload():
@@ -227,19 +244,9 @@ def recommendations_ready():
 _image_index_lock = threading.Lock()
 
 
-def _torch_threads():
-    """One intra-op thread per process: a single-photo forward pass on a shared
-    2-core machine is ~60 ms with one thread and several hundred ms with two
-    OpenMP threads spin-waiting for each other (bench/vision.py)."""
-    import torch
-
-    torch.set_num_threads(int(getattr(settings, "IMAGE_TORCH_THREADS", 1)))
-
-
 def _load_image_search():
     from ml.vision.search import ImageSearch
 
-    _torch_threads()
     return ImageSearch.load(models_dir())
 
 
@@ -248,9 +255,12 @@ ENCODER_FILE = "encoder.pth"
 
 
 def colour_weight():
+    """settings.IMAGE_COLOUR_WEIGHT, or the weight tuned on the validation split."""
+    if settings.IMAGE_COLOUR_WEIGHT is not None:
+        return settings.IMAGE_COLOUR_WEIGHT
     from ml.vision.search import DEFAULT_COLOUR_WEIGHT
 
-    return float(getattr(settings, "IMAGE_COLOUR_WEIGHT", DEFAULT_COLOUR_WEIGHT))
+    return DEFAULT_COLOUR_WEIGHT
 
 
 def encoder_checkpoint():
@@ -260,7 +270,7 @@ def encoder_checkpoint():
     """
     from ml.vision.encoders import SHIPPED_CHECKPOINT
 
-    configured = getattr(settings, "IMAGE_ENCODER_CHECKPOINT", "") or ""
+    configured = settings.IMAGE_ENCODER_CHECKPOINT
     if configured:
         if Path(configured).is_file():
             return Path(configured)
@@ -281,7 +291,6 @@ def _load_image_classifier():
         return search.encoder
     from ml.vision.encoders import load_checkpoint
 
-    _torch_threads()
     checkpoint = encoder_checkpoint()
     if checkpoint is None:
         raise FileNotFoundError("no fine-tuned image checkpoint: run `manage.py train_image_model`")

@@ -75,3 +75,29 @@ def test_models_dir_and_hosts_come_from_the_environment(tmp_path):
 @pytest.mark.parametrize("value", ["yes", "0"])
 def test_debug_is_read_as_a_boolean(value):
     assert settings_value("s.DEBUG", DEBUG=value) is (value == "yes")
+
+
+APP_SOURCES = [path for folder in ("accounts", "cart", "dashboards", "experiments", "fashionshop", "main",
+                                   "search", "seller_accounts", "shop_ml")
+               for path in (ROOT / folder).rglob("*.py") if "migrations" not in path.parts]
+
+
+def test_every_setting_the_code_reads_is_declared_and_every_variable_documented():
+    """No hidden settings: nothing is read with a getattr default, every `settings.NAME`
+    the apps read exists, and every environment variable settings.py reads is in the README."""
+    import re
+
+    from django.conf import settings
+
+    read, hidden = set(), []
+    for path in APP_SOURCES:
+        text = path.read_text(encoding="utf-8")
+        read |= set(re.findall(r"\bsettings\.([A-Z][A-Z0-9_]+)", text))
+        hidden += [f"{path.name}: {name}" for name in re.findall(r"getattr\(settings,\s*\"([A-Z0-9_]+)\"", text)]
+    assert not hidden
+    assert read and [name for name in sorted(read) if not hasattr(settings, name)] == []
+    variables = set(re.findall(r'config\(\s*"([A-Z][A-Z0-9_]+)"',
+                               (ROOT / "fashionshop" / "settings.py").read_text(encoding="utf-8")))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert {"IMAGE_COLOUR_WEIGHT", "IMAGE_TORCH_THREADS", "MODELS_DIR"} <= variables
+    assert [name for name in sorted(variables) if f"`{name}`" not in readme] == []
