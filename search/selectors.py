@@ -187,6 +187,14 @@ class Narrowing:
         self.understanding = understanding
         self.level = level
 
+    @property
+    def narrows(self):
+        """Whether `narrow` leaves out products the facet selections keep: when not, the
+        listing's counts can come from the maintained facet counts."""
+        facet_fields = {f for f, _, _ in catalog.FACETS}
+        return bool(self.level.words or self.level.any_words
+                    or set(self.level.filters) - facet_fields)
+
     def narrow(self, queryset):
         """The level's matches. Filters on facet fields arrive as the listing's facet
         selections instead, so the facet panel can count and untick them."""
@@ -203,7 +211,9 @@ class Narrowing:
         if self.understanding.boosts:
             queryset = queryset.alias(boost=_boost(self.understanding.boosts))
             ordering.append("-boost")
-        rank_words = self.understanding.unexplained or self.level.any_words
+        # Every meaningful word ranks, explained or not: "loafers" means casual or formal
+        # shoes, and the ones named loafers come first.
+        rank_words = self.understanding.terms
         if rank_words:
             queryset = queryset.alias(text_rank=_text_rank(rank_words))
             ordering.append("-text_rank")
@@ -224,6 +234,8 @@ def _facet_values(level, product_filter):
 
 class _Nothing:
     """The Narrowing of a query that finds nothing."""
+
+    narrows = True
 
     def narrow(self, queryset):
         return queryset.none()

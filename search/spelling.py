@@ -38,7 +38,8 @@ def edit_distance(a, b):
 
 
 def allowed_edits(word):
-    return 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
+    """One slip in a short word, two from seven letters ("sandles"), three from ten."""
+    return 1 if len(word) <= 6 else 2 if len(word) <= 9 else 3
 
 
 class _Terms:
@@ -82,6 +83,8 @@ terms = _Terms()
 
 
 def _similar_in_postgres(word):
+    """pg_trgm's similar words through the GIN index (search migration 0001), at a
+    threshold below its default."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_limit(%s)", [MIN_SIMILARITY])
         cursor.execute(

@@ -57,11 +57,16 @@ def label_forms(value):
     forms = {" ".join(words), " ".join(singular)}
     if len(words) > 1:
         forms |= {"".join(words), "".join(singular)}
-    # "Perfume and Body Mist": each part names it too.
-    if "and" in words:
-        for part in " ".join(words).split(" and "):
-            forms |= {part, " ".join(part.split()[:-1] + [_singular(part.split()[-1])])}
     return {form for form in forms if form}
+
+
+def part_forms(value):
+    """"Perfume and Body Mist" is also found by "perfume" and "body mist", unless another
+    label has that name ("Ties and Cufflinks" is no answer to "ties")."""
+    words = words_of(value)
+    if "and" not in words:
+        return set()
+    return {form for part in " ".join(words).split(" and ") for form in label_forms(part)}
 
 
 @dataclass(frozen=True)
@@ -91,12 +96,14 @@ class Vocabulary:
     def __init__(self, catalog_values, curated):
         """`catalog_values`: {field: iterable of values the catalog holds}."""
         self.phrases = {}
-        for field in reversed(FIELDS):  # from the broadest field to the most specific
-            for value in catalog_values.get(field, ()):
-                if value in UNLABELLED:
-                    continue
-                for form in label_forms(value):
-                    self._add_label(form, field, value)
+        labels = [(field, value) for field in reversed(FIELDS)  # the broadest field first
+                  for value in catalog_values.get(field, ()) if value not in UNLABELLED]
+        for field, value in labels:
+            for form in label_forms(value):
+                self._add_label(form, field, value)
+        for field, value in labels:
+            for form in part_forms(value) - set(self.phrases):
+                self.phrases[form] = Meaning(field, (value,))
         present = {field: set(values) for field, values in catalog_values.items()}
         for phrase, meaning in curated.items():
             if meaning.field == FILLER:

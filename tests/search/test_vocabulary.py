@@ -1,7 +1,9 @@
 import csv
 from pathlib import Path
 
-from search.vocabulary import CURATED_FILE, FILLER, Meaning, Vocabulary, label_forms, read_curated, words_of
+from search.vocabulary import (
+    CURATED_FILE, FILLER, Meaning, Vocabulary, label_forms, part_forms, read_curated, words_of,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV_FIELDS = {"gender": "gender", "master_category": "masterCategory", "sub_category": "subCategory",
@@ -60,7 +62,7 @@ def test_labels_are_found_by_their_singular_and_without_spaces():
     assert label_forms("Casual Shoes") == {"casual shoes", "casual shoe", "casualshoes", "casualshoe"}
     assert {"tshirts", "tshirt"} <= label_forms("Tshirts")
     assert "watch" in label_forms("Watches") and "sunglass" in label_forms("Sunglasses")
-    assert {"perfume", "body mist"} <= label_forms("Perfume and Body Mist")
+    assert {"perfume", "body mist"} <= part_forms("Perfume and Body Mist")
     assert "lip gloss" in label_forms("Lip Gloss")  # no "lip glos"
 
 
@@ -90,3 +92,10 @@ def test_curated_values_the_catalog_lacks_are_left_out():
     words = vocabulary(article_type=["Casual Shoes"]).phrases
     assert words["sneakers"] == Meaning("article_type", ("Casual Shoes",))
     assert "hoodie" not in words
+
+
+def test_a_part_of_a_combined_label_never_hides_a_label_of_its_own():
+    words = vocabulary(article_type=["Ties", "Ties and Cufflinks", "Perfume and Body Mist"]).phrases
+    assert words["tie"] == words["ties"] == Meaning("article_type", ("Ties",))
+    assert words["cufflink"] == Meaning("article_type", ("Ties and Cufflinks",))
+    assert words["perfume"] == Meaning("article_type", ("Perfume and Body Mist",))
