@@ -21,6 +21,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from main.models import CatalogImport, Product
+from main.services import recount_facets
 from ml.styles_csv import RowError, read_styles
 from seller_accounts.models import Seller
 
@@ -243,6 +244,7 @@ def import_catalog(styles_path, images_dirs=(), limit=None, force=False, progres
             break
     if batch:
         _import_batch(batch, stores, images_dirs, media_root, report)
+    recount_facets()  # bulk writes bypass the per-product recounts
 
     run.created, run.updated, run.unchanged = report.created, report.updated, report.unchanged
     run.photos_attached, run.rejected = report.photos_attached, report.rejected

@@ -3,23 +3,23 @@
 The taxonomy (genders, sub-categories, article types, colours, ...) is whatever
 the active products say it is; nothing here lists its values.
 """
-import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 from django.utils.functional import cached_property
 
-from main.models import Product
+from main.facets import PRICE_BANDS, catalog_version, classes_q
+from main.models import FacetCount, Product
 from seller_accounts.models import Seller
 
 TREE_CACHE_KEY = "main:taxonomy-tree"
 FEATURED_CACHE_KEY = "main:featured-categories"
-# Long enough to spare the GROUP BY over the catalog on most requests, short enough
-# that a new listing or an import shows up in the navigation within minutes.
-CACHE_SECONDS = 300
+# Both are sums over the maintained facet counts, so cheap to rebuild; the cache
+# spares that on most requests, and a new listing shows up within a minute.
+CACHE_SECONDS = 60
 
 PER_PAGE = 24
 NEW_ARRIVALS = 12
@@ -34,8 +34,6 @@ FACETS = (
     ("season", "season", "Season"),
     ("usage", "usage", "Occasion"),
 )
-# (lowest, highest) prices, both inclusive, as the min_price/max_price filter reads them.
-PRICE_BANDS = ((None, 500), (500, 1000), (1000, 2000), (2000, 5000), (5000, None))
 
 SORT_CHOICES = (
     ("newest", "Newest"),
@@ -69,9 +67,8 @@ def _ranked(counts):
 
 def _build_taxonomy_tree():
     rows = (
-        Product.objects.active()
-        .values_list("gender", "sub_category", "article_type")
-        .annotate(count=Count("id"))
+        FacetCount.objects.values_list("gender", "sub_category", "article_type")
+        .annotate(count=Sum("products"))
         .order_by()
     )
     nested = {}
@@ -96,11 +93,12 @@ def _build_taxonomy_tree():
 
 def taxonomy_tree():
     """Gender → sub-category → article type of the active products, each level by product
-    count. Cached for a few minutes: it is a GROUP BY over the whole catalog."""
-    tree = cache.get(TREE_CACHE_KEY)
+    count, from the maintained counts; cached per catalog version."""
+    key = f"{TREE_CACHE_KEY}:{catalog_version()}"
+    tree = cache.get(key)
     if tree is None:
         tree = _build_taxonomy_tree()
-        cache.set(TREE_CACHE_KEY, tree, CACHE_SECONDS)
+        cache.set(key, tree, CACHE_SECONDS)
     return tree
 
 
@@ -150,10 +148,10 @@ def _build_featured_categories(per_gender):
     wanted = Q()
     for gender, _, node in picks:
         wanted |= Q(gender=gender, article_type=node.name)
-    # One GROUP BY picks the newest photographed product of every featured category.
+    # The newest photographed product of every featured category, from the maintained counts.
     newest = (
-        Product.objects.purchasable().exclude(image="").filter(wanted)
-        .values_list("gender", "article_type").annotate(newest=Max("id")).order_by()
+        FacetCount.objects.filter(wanted, newest_photographed__isnull=False)
+        .values_list("gender", "article_type").annotate(newest=Max("newest_photographed")).order_by()
     )
     ids = {(gender, article_type): pk for gender, article_type, pk in newest}
     products = Product.objects.in_bulk(list(ids.values()))
@@ -165,7 +163,7 @@ def _build_featured_categories(per_gender):
 
 def featured_categories(per_gender=FEATURED_PER_GENDER):
     """The largest article types of every gender, each with a representative photo."""
-    key = f"{FEATURED_CACHE_KEY}:{per_gender}"
+    key = f"{FEATURED_CACHE_KEY}:{per_gender}:{catalog_version()}"
     featured = cache.get(key)
     if featured is None:
         featured = _build_featured_categories(per_gender)
@@ -194,14 +192,15 @@ class ProductFilter:
     def chosen(self, facet_field):
         return self.values.get(facet_field, ())
 
-    def q(self, skip=None):
-        """The filters as a Q, leaving out the facet `skip` ("price" for the price range)."""
+    def q(self, skip=None, price_q=None):
+        """The filters as a Q, leaving out the facet `skip` ("price" for the price range);
+        `price_q(low, high)` turns the price range into a Q (of products by default)."""
         q = Q()
         for facet_field, chosen in self.values.items():
             if chosen and facet_field != skip:
                 q &= Q(**{f"{facet_field}__in": chosen})
         if skip != "price":
-            q &= _price_q(self.min_price, self.max_price)
+            q &= (price_q or _price_q)(self.min_price, self.max_price)
         return q
 
 
@@ -246,6 +245,23 @@ class Listing:
     total: int
 
 
+@dataclass(frozen=True)
+class _CountSource:
+    """What facet counts are summed over: the maintained counts (main/facets.py) when
+    the filters can be read there, else the matching products themselves."""
+
+    rows: object  # a QuerySet of FacetCount or of Product
+    count: object  # (filter=None) -> the aggregate counting products over `rows`
+    price_q: object  # (low, high) -> Q over `rows`
+
+    @classmethod
+    def for_listing(cls, base, scope, product_filter, searched):
+        if not searched and classes_q(product_filter.min_price, product_filter.max_price) is not None:
+            return cls(FacetCount.objects.filter(**scope),
+                       lambda filter=None: Sum("products", filter=filter), classes_q)
+        return cls(base, lambda filter=None: Count("id", filter=filter), _price_q)
+
+
 class _CountedPaginator(Paginator):
     """A paginator given the result count, which the price-band query already made,
     so paging costs no extra COUNT(*) over the catalog."""
@@ -259,12 +275,12 @@ class _CountedPaginator(Paginator):
         return self._known_count
 
 
-def _facet(base, facet_field, param, label, product_filter):
+def _facet(source, facet_field, param, label, product_filter):
     rows = (
-        base.filter(product_filter.q(skip=facet_field))
+        source.rows.filter(product_filter.q(skip=facet_field, price_q=source.price_q))
         .exclude(**{facet_field: ""})
         .values_list(facet_field)
-        .annotate(count=Count("id"))
+        .annotate(count=source.count())
         .order_by()
     )
     chosen = set(product_filter.chosen(facet_field))
@@ -276,15 +292,16 @@ def _facet(base, facet_field, param, label, product_filter):
     return Facet(facet_field, param, label, values)
 
 
-def _price_bands_and_total(base, product_filter):
+def _price_bands_and_total(source, product_filter):
     """Counts for every price band (with the other filters applied) and the number of
     results with all filters applied, in one aggregate query."""
-    scoped = base.filter(product_filter.q(skip="price"))
+    scoped = source.rows.filter(product_filter.q(skip="price"))
     aggregates = {
-        f"band{i}": Count("id", filter=_price_q(low, high)) for i, (low, high) in enumerate(PRICE_BANDS)
+        f"band{i}": source.count(filter=source.price_q(low, high)) for i, (low, high) in enumerate(PRICE_BANDS)
     }
-    aggregates["total"] = Count("id", filter=_price_q(product_filter.min_price, product_filter.max_price))
-    counts = scoped.order_by().aggregate(**aggregates)
+    aggregates["total"] = source.count(filter=source.price_q(product_filter.min_price, product_filter.max_price))
+    # A sum over no rows is NULL, not 0.
+    counts = {name: n or 0 for name, n in scoped.order_by().aggregate(**aggregates).items()}
     bands = [
         PriceBand(
             low, high, counts[f"band{i}"],
@@ -297,26 +314,14 @@ def _price_bands_and_total(base, product_filter):
     return bands, counts["total"]
 
 
-def _counts(base, product_filter, scope):
+def _counts(source, product_filter, scope):
     facets = [
-        _facet(base, facet_field, param, label, product_filter)
+        _facet(source, facet_field, param, label, product_filter)
         for facet_field, param, label in FACETS
         if facet_field not in scope
     ]
-    price_bands, total = _price_bands_and_total(base, product_filter)
+    price_bands, total = _price_bands_and_total(source, product_filter)
     return facets, price_bands, total
-
-
-def _landing_counts(base, product_filter, scope):
-    """The counts of a category or store page before any filter: the listings shoppers
-    open most, cached like the taxonomy tree they mirror."""
-    described = "&".join(f"{name}={getattr(value, 'pk', value)}" for name, value in sorted(scope.items()))
-    key = "main:landing-counts:" + hashlib.sha256(described.encode()).hexdigest()
-    counts = cache.get(key)
-    if counts is None:
-        counts = _counts(base, product_filter, scope)
-        cache.set(key, counts, CACHE_SECONDS)
-    return counts
 
 
 def product_listing(product_filter, *, scope=None, sort="newest", page_number=1, per_page=PER_PAGE,
@@ -341,16 +346,14 @@ def product_listing(product_filter, *, scope=None, sort="newest", page_number=1,
     base = Product.objects.active().filter(**scope)
     if search is not None:
         base = search.narrow(base)
-    if search is not None or product_filter.narrows:
-        facets, price_bands, total = _counts(base, product_filter, scope)
-    else:
-        facets, price_bands, total = _landing_counts(base, product_filter, scope)
+    source = _CountSource.for_listing(base, scope, product_filter, searched=search is not None)
+    facets, price_bands, total = _counts(source, product_filter, scope)
     results = base.filter(product_filter.q())
     if search is not None and sort == RELEVANCE:
         results = search.order(results)
     else:
         results = results.order_by(*_ORDERINGS.get(sort, _ORDERINGS["newest"]))
-    # A cached total can trail new listings for a few minutes; get_page() keeps the
+    # Maintained counts are recounted just after a write commits; get_page() keeps the
     # page number in range whatever the count says.
     page = _CountedPaginator(results, per_page, total).get_page(page_number)
     return Listing(product_filter=product_filter, page=page, facets=facets, price_bands=price_bands, total=total)

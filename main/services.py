@@ -11,9 +11,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from main import facets
 from main.images import CleanImage, clean_upload
 from main.locks import lock_products
-from main.models import Interaction, Product
+from main.models import FacetCount, Interaction, Product
 from shop_ml.tasks import index_product_photo
 
 
@@ -70,6 +71,32 @@ def _forget_taxonomy():
     forget_taxonomy_values()
 
 
+def recount_facets(combinations=None):
+    """Recount the FacetCount rows of `combinations` (main.facets.combination values;
+    None entries are skipped), or every row when none are given: after an import or a
+    change made around main.services. Safe to re-run."""
+    products = Product.objects.active()
+    with transaction.atomic():
+        if combinations is None:
+            FacetCount.objects.all().delete()
+            FacetCount.objects.bulk_create(
+                (FacetCount(**row) for row in facets.count_combinations(products)), batch_size=2000)
+        elif combinations := {values for values in combinations if values is not None}:
+            rows = list(facets.count_combinations(products, combinations))
+            emptied = combinations - {tuple(row[name] for name in facets.FIELDS) for row in rows}
+            FacetCount.objects.filter(facets.combinations_q(emptied)).delete()
+            FacetCount.objects.bulk_create(
+                [FacetCount(**row) for row in rows], update_conflicts=True,
+                unique_fields=["seller", *facets.FIELDS[1:]],
+                update_fields=["products", "newest_photographed"])
+    facets.catalog_changed()
+
+
+def _counts_change(*combinations):
+    """After commit, recount what the write moved products out of and into."""
+    transaction.on_commit(lambda: recount_facets(combinations))
+
+
 def _insert_with_new_sku(product):
     for _ in range(SKU_ATTEMPTS):
         product.sku = new_listing_sku()
@@ -97,6 +124,7 @@ def create_product(seller, data, photo=None):
                 written = _store_photo(product, clean)
             _insert_with_new_sku(product)
             transaction.on_commit(_forget_taxonomy)
+            _counts_change(facets.combination(product))
             if clean is not None:
                 # Into the visual-search index now, without waiting for a rebuild.
                 index_product_photo.delay_on_commit(product.pk)
@@ -112,6 +140,7 @@ def update_product(product, data, photo=None):
     one is given. The old photo files are deleted after commit."""
     clean = _clean_photo(photo)
     changed = [f for f in PRODUCT_FIELDS if f in data]
+    before = facets.combination(product)
     for field in changed:
         setattr(product, field, data[field])
     product.full_clean(exclude=["sku", "image", "thumbnail"], validate_unique=False)
@@ -130,6 +159,7 @@ def update_product(product, data, photo=None):
             if clean is not None:
                 index_product_photo.delay_on_commit(product.pk)
             transaction.on_commit(_forget_taxonomy)
+            _counts_change(before, facets.combination(product))
     except BaseException:
         _delete_files(written)
         raise
@@ -140,6 +170,7 @@ def delete_product(product):
     """Delete a listing, or deactivate it if orders refer to it (their history keeps the
     link). Returns DELETED or DEACTIVATED."""
     with transaction.atomic():
+        _counts_change(facets.combination(product))
         if product.order_items.exists():
             product.is_active = False
             product.save(update_fields=["is_active", "updated_at"])
@@ -157,12 +188,16 @@ def set_product_stock(product, stock):
     with transaction.atomic():
         lock_products([product.pk])
         Product.objects.filter(pk=product.pk).update(stock=int(stock), updated_at=timezone.now())
+        transaction.on_commit(facets.catalog_changed)
     product.stock = int(stock)
     return product
 
 
 def set_product_price(product, price):
+    before = facets.combination(product)
     product.price = price
     product.full_clean(exclude=["sku", "image", "thumbnail"], validate_unique=False)
-    Product.objects.filter(pk=product.pk).update(price=price, updated_at=timezone.now())
+    with transaction.atomic():
+        Product.objects.filter(pk=product.pk).update(price=price, updated_at=timezone.now())
+        _counts_change(before, facets.combination(product))
     return product
