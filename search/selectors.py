@@ -53,8 +53,10 @@ def vocabulary():
 
 
 def forget_vocabulary():
+    """Read the catalog's labels and words afresh on the next search."""
     cache.delete(LABELS_CACHE_KEY)
     _vocabulary["at"] = None
+    spelling.terms.forget()
 
 
 # --- Matching words ------------------------------------------------------------------
@@ -95,11 +97,18 @@ def with_words(queryset, words, every=True):
     return queryset.filter(combined)
 
 
-def _text_rank(words):
+def _text_rank(words, few):
+    """How well a product's text matches `words`. ts_rank weighs names above labels but
+    reads every row's document, so it ranks `few` rows (a word match through the GIN
+    index); over a whole category, each word the document holds counts one."""
     if connection.vendor == "postgresql":
-        return SearchRank(_document(), _tsquery(words, "|"))
-    return sum((Case(When(name__icontains=_stem(w), then=Value(1)), default=Value(0),
-                     output_field=IntegerField()) for w in words), Value(0))
+        if few:
+            return SearchRank(_document(), _tsquery(words, "|"))
+        holds = [Q(document=_tsquery([word], "&")) for word in words]
+    else:
+        holds = [Q(name__icontains=_stem(word)) for word in words]
+    return sum((Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
+                for q in holds), Value(0))
 
 
 def _boost(boosts):
@@ -215,7 +224,10 @@ class Narrowing:
         # shoes, and the ones named loafers come first.
         rank_words = self.understanding.terms
         if rank_words:
-            queryset = queryset.alias(text_rank=_text_rank(rank_words))
+            if connection.vendor == "postgresql":
+                queryset = queryset.alias(document=_document())
+            few = bool(self.level.words or self.level.any_words)
+            queryset = queryset.alias(text_rank=_text_rank(rank_words, few))
             ordering.append("-text_rank")
         queryset = queryset.alias(has_photo=Case(When(image="", then=Value(0)), default=Value(1),
                                                  output_field=IntegerField()))

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from main.importing import import_catalog
+from search.services import rebuild_vocabulary
 
 
 class Command(BaseCommand):
@@ -46,8 +47,11 @@ class Command(BaseCommand):
             more = f" and {len(report.without_photo) - 20} more" if len(report.without_photo) > 20 else ""
             self.stderr.write(f"No photo in {', '.join(images)} for {len(report.without_photo)} "
                               f"products (ids {shown}{more}); they keep the placeholder.")
+        # Typos are corrected against the words of the catalog just imported.
+        words = rebuild_vocabulary()
         self.stdout.write(self.style.SUCCESS(
             f"Imported in {time.monotonic() - started:.1f}s: {report.created} created, "
             f"{report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.photos_attached} photos attached, {report.rejected} rows reported."
+            f"{report.photos_attached} photos attached, {report.rejected} rows reported; "
+            f"search knows {words} words."
         ))
