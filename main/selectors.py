@@ -119,6 +119,39 @@ def category_path(gender, sub_category=None, article_type=None):
     return nodes
 
 
+# --- Taxonomy values (the seller form's suggestions) ------------------------------------
+
+TAXONOMY_FIELDS = (
+    "gender", "master_category", "sub_category", "article_type", "base_colour", "season", "usage",
+)
+TAXONOMY_CACHE_KEY = "main:taxonomy-values:{field}"
+TAXONOMY_CACHE_SECONDS = 60 * 15
+
+
+def taxonomy_values(field):
+    """Distinct values of one taxonomy field across the active catalog, cached."""
+    if field not in TAXONOMY_FIELDS:
+        raise ValueError(f"{field} is not a taxonomy field")
+    key = TAXONOMY_CACHE_KEY.format(field=field)
+    values = cache.get(key)
+    if values is None:
+        values = list(
+            Product.objects.active().exclude(**{field: ""})
+            .order_by(field).values_list(field, flat=True).distinct()
+        )
+        cache.set(key, values, TAXONOMY_CACHE_SECONDS)
+    return values
+
+
+def taxonomy_datalists():
+    return {field: taxonomy_values(field) for field in TAXONOMY_FIELDS}
+
+
+def forget_taxonomy_values():
+    """Drop the cached values so a value a seller just introduced is offered next time."""
+    cache.delete_many([TAXONOMY_CACHE_KEY.format(field=field) for field in TAXONOMY_FIELDS])
+
+
 # --- Home ----------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from main import facets
 from main.images import CleanImage, clean_upload
 from main.locks import lock_products
 from main.models import FacetCount, Interaction, Product
+from main.selectors import forget_taxonomy_values
 from shop_ml.tasks import index_product_photo
 
 
@@ -63,12 +64,6 @@ def _delete_files(names):
     for name in set(filter(None, names)):
         if not Product.objects.filter(Q(image=name) | Q(thumbnail=name)).exists():
             storage.delete(name)
-
-
-def _forget_taxonomy():
-    from seller_accounts.selectors import forget_taxonomy_values
-
-    forget_taxonomy_values()
 
 
 def recount_facets(combinations=None):
@@ -123,7 +118,7 @@ def create_product(seller, data, photo=None):
             if clean is not None:
                 written = _store_photo(product, clean)
             _insert_with_new_sku(product)
-            transaction.on_commit(_forget_taxonomy)
+            transaction.on_commit(forget_taxonomy_values)
             _counts_change(facets.combination(product))
             if clean is not None:
                 # Into the visual-search index now, without waiting for a rebuild.
@@ -158,7 +153,7 @@ def update_product(product, data, photo=None):
                 transaction.on_commit(lambda: _delete_files(old_files))
             if clean is not None:
                 index_product_photo.delay_on_commit(product.pk)
-            transaction.on_commit(_forget_taxonomy)
+            transaction.on_commit(forget_taxonomy_values)
             _counts_change(before, facets.combination(product))
     except BaseException:
         _delete_files(written)

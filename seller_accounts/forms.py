@@ -12,8 +12,8 @@ from cart.models import OrderItem
 from fashionshop.forms import BootstrapMixin
 from main.images import clean_upload
 from main.models import Product
+from main.selectors import TAXONOMY_FIELDS
 from seller_accounts.models import Seller
-from seller_accounts.selectors import TAXONOMY_FIELDS
 from shop_ml.facade import CATEGORIZER_KINDS
 
 

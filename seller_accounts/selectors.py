@@ -1,5 +1,4 @@
 """Reads for the vendor dashboard. Every queryset here is scoped to one seller."""
-from django.core.cache import cache
 from django.db.models import Count, F, Prefetch, Q, Sum
 
 from cart.models import Order, OrderItem
@@ -7,11 +6,6 @@ from main.models import Product
 from seller_accounts.models import Seller
 
 LOW_STOCK_THRESHOLD = 5
-TAXONOMY_FIELDS = (
-    "gender", "master_category", "sub_category", "article_type", "base_colour", "season", "usage",
-)
-TAXONOMY_CACHE_KEY = "seller_accounts:taxonomy:{field}"
-TAXONOMY_CACHE_SECONDS = 60 * 15
 
 
 def seller_for_user(user):
@@ -119,29 +113,3 @@ def seller_dashboard_summary(seller):
         "recent_lines": list(seller_recent_lines(seller)),
         "low_stock_threshold": LOW_STOCK_THRESHOLD,
     }
-
-
-# Catalog taxonomy (public values, offered as suggestions in the product form) --
-
-def taxonomy_values(field):
-    """Distinct values of one taxonomy field across the active catalog, cached."""
-    if field not in TAXONOMY_FIELDS:
-        raise ValueError(f"{field} is not a taxonomy field")
-    key = TAXONOMY_CACHE_KEY.format(field=field)
-    values = cache.get(key)
-    if values is None:
-        values = list(
-            Product.objects.active().exclude(**{field: ""})
-            .order_by(field).values_list(field, flat=True).distinct()
-        )
-        cache.set(key, values, TAXONOMY_CACHE_SECONDS)
-    return values
-
-
-def taxonomy_datalists():
-    return {field: taxonomy_values(field) for field in TAXONOMY_FIELDS}
-
-
-def forget_taxonomy_values():
-    """Drop the cached values so a value a seller just introduced is offered next time."""
-    cache.delete_many([TAXONOMY_CACHE_KEY.format(field=field) for field in TAXONOMY_FIELDS])

@@ -13,6 +13,7 @@ from cart.pipeline import FULFILMENT_FLOW, PAYMENT_FLOW, IllegalTransition
 from experiments import services as experiments
 from fashionshop.http import safe_next
 from main import services as catalog
+from main.selectors import taxonomy_datalists
 from seller_accounts import selectors, services
 from seller_accounts.forms import (
     FulfilmentForm, OnboardingForm, PaymentForm, PriceForm, ProductFilterForm, ProductForm,
@@ -130,7 +131,7 @@ def _save_listing(request, form, save, done):
 @seller_required
 @require_http_methods(["GET", "POST"])
 def product_create(request):
-    datalists = selectors.taxonomy_datalists()
+    datalists = taxonomy_datalists()
     form = ProductForm(request.POST or None, request.FILES or None, datalists=datalists)
     saved = _save_listing(
         request, form,
@@ -144,7 +145,7 @@ def product_create(request):
 def product_edit(request, sku):
     product = get_object_or_404(selectors.seller_products(request.seller), sku=sku)
     form = ProductForm(request.POST or None, request.FILES or None, instance=product,
-                       datalists=selectors.taxonomy_datalists())
+                       datalists=taxonomy_datalists())
     saved = _save_listing(
         request, form,
         lambda: catalog.update_product(product, form.product_data(), photo=form.cleaned_data["photo"]),

@@ -9,6 +9,7 @@ from django.urls import reverse
 from cart.models import CartItem
 from main import services
 from main.models import Product
+from main.selectors import taxonomy_datalists
 from tests.factories import OrderItemFactory, ProductFactory
 from tests.seller_accounts.conftest import stored_files, upload
 
@@ -79,7 +80,6 @@ def test_taxonomy_datalists_offer_catalog_values_and_learn_new_ones(client_a, se
 
 def test_taxonomy_values_are_cached(client_a, django_assert_max_num_queries):
     client_a.get(reverse("seller_accounts:product_create"))
-    from seller_accounts.selectors import taxonomy_datalists
     with django_assert_max_num_queries(0):
         taxonomy_datalists()
 
