@@ -15,6 +15,12 @@ from search.models import SearchTerm
 MIN_SIMILARITY = 0.2  # below pg_trgm's 0.3 default: "tshrit" ~ "tshirt" is 0.27
 CANDIDATES = 20
 MIN_LENGTH = 3  # shorter words are sizes, initials or too ambiguous to correct
+# A short word keeps its first letter: "nose" is not "rose".
+SAME_FIRST_LETTER_UP_TO = 5
+# A word only one or two product names use ("whit") is a typo when a word one edit
+# away is used a hundred times as often ("white").
+RARE = 2
+RARE_RATIO = 100
 RELOAD_SECONDS = 300
 
 
@@ -98,17 +104,23 @@ def _similar_in_postgres(word):
 def correction(word, known):
     """The known word closest to `word`, or None when nothing is close enough.
 
-    `known` is the vocabulary's {word: frequency}."""
+    `known` is the vocabulary's {word: frequency}; a rare known word is only
+    replaced by a far more common one a single edit away."""
     if len(word) < MIN_LENGTH or word.isdigit():
         return None
     if connection.vendor == "postgresql":
         candidates = _similar_in_postgres(word)
     else:
         candidates = terms.similar(word)
+    seen = known.get(word, 0)
     best, best_key = None, None
     for candidate, _ in candidates:
         distance = edit_distance(word, candidate)
-        if distance > allowed_edits(word):
+        if candidate == word or distance > (1 if seen else allowed_edits(word)):
+            continue
+        if seen and known.get(candidate, 0) < RARE_RATIO * seen:
+            continue
+        if len(word) <= SAME_FIRST_LETTER_UP_TO and candidate[0] != word[0]:
             continue
         key = (distance, -known.get(candidate, 0), candidate)
         if best_key is None or key < best_key:
@@ -117,7 +129,8 @@ def correction(word, known):
 
 
 def correct(words):
-    """[(word, correction or None)] for each word: only words the vocabulary lacks are
-    corrected."""
+    """[(word, correction or None)] for each word: words the vocabulary lacks, or uses
+    only rarely, are corrected."""
     known = terms.get().frequency
-    return [(word, None if word in known or not known else correction(word, known)) for word in words]
+    return [(word, None if not known or known.get(word, 0) > RARE else correction(word, known))
+            for word in words]

@@ -48,3 +48,16 @@ def test_a_tie_in_distance_goes_to_the_word_more_products_use(terms):
 def test_without_a_vocabulary_nothing_is_corrected(db):
     spelling.terms.forget()
     assert spelling.correct(["sneekers"]) == [("sneekers", None)]
+
+
+def test_a_short_word_keeps_its_first_letter(terms):
+    SearchTerm.objects.create(word="rose", frequency=28)
+    spelling.terms.forget()
+    assert spelling.correct(["nose"]) == [("nose", None)]
+
+
+def test_a_rare_word_one_slip_from_a_common_one_is_a_typo(terms):
+    SearchTerm.objects.bulk_create([SearchTerm(word="whit", frequency=1), SearchTerm(word="white", frequency=5148),
+                                    SearchTerm(word="dizzy", frequency=9)])
+    spelling.terms.forget()
+    assert spelling.correct(["whit", "dizzy"]) == [("whit", "white"), ("dizzy", None)]
