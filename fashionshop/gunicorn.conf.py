@@ -32,6 +32,7 @@ def when_ready(server):
     """In the master, after the app is loaded and before any worker is forked."""
     if not preload_app:
         return
+    # Imported here: gunicorn reads this file before Django is set up.
     from django.db import connections
 
     from shop_ml import facade
@@ -46,6 +47,6 @@ def when_ready(server):
 
 def post_worker_init(worker):
     # Without preloading, load the ML artifacts before the first request instead of during it.
-    from shop_ml import facade
+    from shop_ml import facade  # imported here: gunicorn reads this file before Django is set up
 
     facade.warm_up()

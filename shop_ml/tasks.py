@@ -11,6 +11,7 @@ import logging
 from celery import shared_task
 from django.core.management import call_command
 
+from main.models import Product
 from shop_ml import facade
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,6 @@ RETRY = {"autoretry_for": (Exception,), "retry_backoff": 5, "retry_jitter": True
 @shared_task(**RETRY)
 def index_product_photo(product_id):
     """Embed a listing's photo and add it to the served nearest-neighbour index."""
-    from main.models import Product
-
     product = Product.objects.filter(pk=product_id).first()
     if product is None or not product.image:
         return False

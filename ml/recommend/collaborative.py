@@ -203,6 +203,8 @@ class CollaborativeModel:
         self.blend = {}
 
     def fit(self, rows, attributes=None):
+        # Training only: implicit is a worker requirement (requirements/worker.txt); the web
+        # image serves fitted models without it.
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 

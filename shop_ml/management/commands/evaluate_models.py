@@ -16,12 +16,12 @@ def _sections():
     """Flag name -> evaluate function. `--search` judges the shop's search, which reads
     queries with the categorizer, on the query set in search/data/queries.csv."""
     sections = {"categorization": categorization.evaluate, "search": search_evaluation.evaluate}
-    try:
+    try:  # imported here: the web image has no torch, and its evaluate_models still runs the rest
         from shop_ml.management import image_search
         sections["images"] = image_search.evaluate
     except ImportError:
         pass
-    try:
+    try:  # imported here: recommendations needs the worker's implicit (requirements/worker.txt)
         from shop_ml.management import recommendations
         sections["recs"] = recommendations.evaluate
     except ImportError:
