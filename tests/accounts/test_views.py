@@ -1,11 +1,11 @@
-"""Sign-up, sign-in, sign-out, the address book and the buyer's orders."""
+"""Sign-up, sign-in, sign-out and the address book (the buyer's orders: tests/cart/test_order_views.py)."""
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Address
-from cart.models import Cart, CartItem, Order, OrderItem
+from cart.models import Cart, CartItem, Order
 from tests.factories import (
     PASSWORD, AddressFactory, CartItemFactory, OrderFactory, OrderItemFactory, ProductFactory,
     UserFactory,
@@ -180,63 +180,6 @@ def test_address_actions_are_post_only(client):
     client.force_login(address.user)
     assert client.get(reverse("accounts:address_delete", args=[address.pk])).status_code == 405
     assert client.get(reverse("accounts:address_default", args=[address.pk])).status_code == 405
-
-
-# ---- orders --------------------------------------------------------------
-
-def test_order_list_shows_only_my_orders(client):
-    mine, theirs = OrderFactory(), OrderFactory()
-    OrderItemFactory(order=mine)
-    OrderItemFactory(order=theirs)
-    client.force_login(mine.buyer)
-    body = client.get(reverse("accounts:order_list")).content.decode()
-    assert mine.number in body and theirs.number not in body
-
-
-def test_another_buyers_order_is_404(client):
-    order = OrderFactory()
-    OrderItemFactory(order=order)
-    client.force_login(UserFactory())
-    assert client.get(order.get_absolute_url()).status_code == 404
-    assert client.post(reverse("accounts:order_cancel", args=[order.number])).status_code == 404
-    order.refresh_from_db()
-    assert order.status == Order.Status.PLACED
-
-
-def test_order_detail_shows_each_lines_status(client):
-    order = OrderFactory(status=Order.Status.PROCESSING)
-    OrderItemFactory(order=order, product_name="Shipped Thing", fulfilment_status="shipped")
-    OrderItemFactory(order=order, product_name="Waiting Thing")
-    client.force_login(order.buyer)
-    response = client.get(order.get_absolute_url())
-    body = response.content.decode()
-    assert "Shipped Thing" in body and "Shipped" in body and "Awaiting shipment" in body
-    assert response.context["can_cancel"] is False
-    assert "Cancel order" not in body
-
-
-def test_buyer_cancels_a_pending_order(client):
-    product = ProductFactory(stock=0)
-    order = OrderFactory()
-    OrderItemFactory(order=order, product=product, quantity=2)
-    client.force_login(order.buyer)
-    assert "Cancel order" in client.get(order.get_absolute_url()).content.decode()
-    response = client.post(reverse("accounts:order_cancel", args=[order.number]), follow=True)
-    assert f"Order {order.number} is cancelled." in _messages(response)
-    order.refresh_from_db()
-    product.refresh_from_db()
-    assert order.status == Order.Status.CANCELLED and product.stock == 2
-    assert set(OrderItem.objects.values_list("fulfilment_status", flat=True)) == {"cancelled"}
-
-
-def test_cancel_after_shipping_is_refused_with_a_message(client):
-    order = OrderFactory(status=Order.Status.PROCESSING)
-    OrderItemFactory(order=order, fulfilment_status="shipped")
-    client.force_login(order.buyer)
-    response = client.post(reverse("accounts:order_cancel", args=[order.number]), follow=True)
-    assert any("can no longer be cancelled" in m for m in _messages(response))
-    order.refresh_from_db()
-    assert order.status == Order.Status.PROCESSING
 
 
 @pytest.mark.parametrize("name", ["accounts:order_cancel", "accounts:address_delete", "accounts:logout",
