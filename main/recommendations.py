@@ -15,6 +15,7 @@ from django.utils.functional import SimpleLazyObject
 from experiments.models import Impression
 from experiments.selectors import click_url
 from experiments.services import assign_variant, record_impressions
+from main.facets import catalog_version
 from main.selectors import purchasable_by_sku
 
 EXPERIMENT = "recommenders"
@@ -83,7 +84,9 @@ def product_page_context(product, request):
     variant = _variant(request)
     return {"recommendation_sections": SimpleLazyObject(
                 lambda: product_page_sections(product, request, variant=variant)),
-            "recommendations_cache_seconds": 0 if variant else SHARED_SECTIONS_SECONDS}
+            "recommendations_cache_seconds": 0 if variant else SHARED_SECTIONS_SECONDS,
+            # Part of the cache key: a seller's new price or stock retires every cached section.
+            "catalog_version": catalog_version()}
 
 
 def product_page_sections(product, request, k=PER_SECTION, variant=None):

@@ -64,3 +64,18 @@ def test_cards_render_with_the_cache_empty_or_cleared_midway():
     grid(product)
     cache.clear()
     assert "Gamma Shirt" in grid(product)
+
+
+def test_cached_recommendation_sections_show_a_new_price_at_once(client, monkeypatch,
+                                                                 django_capture_on_commit_callbacks):
+    from main import recommendations
+
+    shown = ProductFactory(price=Decimal("1599"))
+    neighbour = ProductFactory(name="Neighbour Jeans", price=Decimal("999"))
+    monkeypatch.setattr(recommendations, "product_page_sections", lambda product, request, variant=None: [
+        recommendations.Section(recommendations.SIMILAR, [(fresh(neighbour), "similar")])])
+    assert "₹999" in client.get(shown.get_absolute_url()).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        set_product_price(fresh(neighbour), Decimal("1299"))
+    page = client.get(shown.get_absolute_url()).content.decode()
+    assert "₹1,299" in page and "₹999" not in page
