@@ -379,7 +379,9 @@ def product_listing(product_filter, *, scope=None, sort="newest", page_number=1,
     base = Product.objects.active().filter(**scope)
     if search is not None:
         base = search.narrow(base)
-    source = _CountSource.for_listing(base, scope, product_filter, searched=search is not None)
+    # A search understood as facet values alone ("sneakers") narrows nothing beyond them.
+    source = _CountSource.for_listing(base, scope, product_filter,
+                                      searched=search is not None and search.narrows)
     facets, price_bands, total = _counts(source, product_filter, scope)
     results = base.filter(product_filter.q())
     if search is not None and sort == RELEVANCE:

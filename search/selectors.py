@@ -161,31 +161,32 @@ def _levels(understanding):
     filters alone; then broader kinds of product, dropping colour, and gender last.
     When nothing was understood: products matching any word, then the categorizer's
     likeliest article types ("similar products"). An occasion or season alone
-    ("wedding") filters like the rest."""
+    ("wedding") filters like the rest.
+
+    A generator: the broader levels (which read the taxonomy) are only made when the
+    narrower ones leave a page short."""
     said = {f: v for f, v in understanding.boosts.items() if f not in understanding.from_model}
     filters = understanding.filters or said
-    widened = _widened(filters)
     core = KIND_FIELDS + ("gender",)
-    candidates = [
-        Level("exact", filters, words=understanding.unexplained),
-        Level("understood", filters),
-        Level("broader", widened),
-        Level("broader", _only(filters, core)),
-        Level("broader", _only(widened, core)),
-        Level("broader", _only(filters, KIND_FIELDS)),
-    ]
-    if not filters:  # nothing understood: some of the words, then what the categorizer guesses
-        candidates += [
-            Level("any word", {}, any_words=understanding.terms),
-            Level("similar", {"article_type": understanding.guesses} if understanding.guesses else {}),
-        ]
-    seen, levels = set(), []
-    for level in candidates:
+
+    def candidates():
+        yield Level("exact", filters, words=understanding.unexplained)
+        yield Level("understood", filters)
+        widened = _widened(filters)
+        yield Level("broader", widened)
+        yield Level("broader", _only(filters, core))
+        yield Level("broader", _only(widened, core))
+        yield Level("broader", _only(filters, KIND_FIELDS))
+        if not filters:  # nothing understood: some of the words, then the categorizer's guesses
+            yield Level("any word", {}, any_words=understanding.terms)
+            yield Level("similar", {"article_type": understanding.guesses} if understanding.guesses else {})
+
+    seen = set()
+    for level in candidates():
         key = (repr(sorted(level.filters.items())), level.words, level.any_words)
         if level.narrows and key not in seen:
             seen.add(key)
-            levels.append(level)
-    return levels
+            yield level
 
 
 class Narrowing:
@@ -271,13 +272,12 @@ def search(understanding, product_filter, *, sort=catalog.RELEVANCE, page_number
     and price choices (`product_filter`), with facet counts."""
     chosen = Product.objects.active().filter(product_filter.q())
     levels = _levels(understanding)
-    found = next((i for i, level in enumerate(levels)
+    level = next((level for level in levels
                   if Narrowing(understanding, level).narrow(chosen.filter(level.q())).exists()), None)
-    if found is None:
+    if level is None:
         listing = catalog.product_listing(product_filter, sort=sort, page_number=page_number,
                                           per_page=per_page, search=_Nothing())
         return SearchResults(understanding, "", listing, {}, [])
-    level = levels[found]
     listing = catalog.product_listing(
         replace(product_filter, values=_facet_values(level, product_filter)), sort=sort,
         page_number=page_number, per_page=per_page, search=Narrowing(understanding, level))
@@ -285,7 +285,7 @@ def search(understanding, product_filter, *, sort=catalog.RELEVANCE, page_number
     more = []
     shown = [p.pk for p in listing.page.object_list]
     if listing.page.number == 1 and len(shown) < per_page:
-        more = _fill(understanding, levels[found + 1:], chosen, per_page - len(shown), shown)
+        more = _fill(understanding, levels, chosen, per_page - len(shown), shown)
     return SearchResults(understanding, level.name, listing, understood, more)
 
 
