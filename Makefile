@@ -30,9 +30,9 @@ run: setup
 	$(PYTHON) manage.py runserver $(HOST):$(PORT)
 
 # Chromium for the Playwright journeys (Playwright cannot download its own browser
-# here) and nginx to check the shipped nginx configuration.
+# here), nginx to check the shipped nginx configuration, and wrk for bench/load.py.
 system-deps:
-	@test -x /usr/bin/chromium -a -x /usr/sbin/nginx || { apt-get update -qq && apt-get install -y -qq chromium nginx-light; }
+	@test -x /usr/bin/chromium -a -x /usr/sbin/nginx -a -x /usr/bin/wrk || { apt-get update -qq && apt-get install -y -qq chromium nginx-light wrk; }
 
 # pytest exits 5 when it collects nothing: that is a failure, not a pass.
 # Unused imports and undefined names are bugs, not style: they fail the build.

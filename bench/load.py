@@ -1,210 +1,198 @@
-"""Load test: gunicorn + PostgreSQL on 127.0.0.1, closed loop, bounded in time and count.
+"""Load test: gunicorn + PostgreSQL on 127.0.0.1, driven by wrk over spreads of URLs.
 
-    .venv/bin/python bench/load.py [--database-url postgres://postgres@127.0.0.1:5432/fashionshop_bench]
-                                   [--connections 8,32,128] [--seconds 20] [--workers 3]
+    .venv/bin/python bench/load.py [--database-url postgres://postgres@127.0.0.1:5432/fs_serving]
+                                   [--connections 32] [--seconds 20] [--soak-seconds 60]
+                                   [--only REGEX] [--no-setup]
 
-Prepares the database (migrate, import the shipped catalog, train missing
-models, demo accounts) unless --no-setup, starts gunicorn on a free loopback
-port, and for each scenario and connection count runs `connections` client
-threads, each sending requests back to back over one keep-alive connection
-until the time or request budget is spent. Prints p50/p95/p99 latency,
-throughput and errors, and each scenario's throughput as a ratio of /healthz
-(a page that touches only the database) measured in the same run. Only
-loopback addresses are ever contacted.
+Prepares the database (migrate, import the shipped catalog, demo accounts and
+simulated shoppers, missing models) unless --no-setup, starts gunicorn with
+fashionshop/gunicorn.conf.py on a free loopback port (DEBUG off, its default
+workers and threads) and, per scenario, runs `wrk` (one thread, so the load
+generator costs little of the cores it measures) with bench/spread.lua, which
+picks every request at random from the scenario's spread: 2,000 products,
+~240 filtered listings, every category page, 20 queries (bench/spread.py).
+Each scenario runs for an anonymous shopper (a session cookie from a first
+visit) and for the signed-in demo buyer. Then a soak at 128 connections over
+every URL counts errors and timeouts.
+
+Beside each figure: the load average, the ratio to /healthz (framework + one
+query, the ceiling) from the same run, and every gunicorn process's RSS,
+private dirty and PSS memory from /proc/PID/smaps_rollup. Only loopback
+addresses are ever contacted.
 """
 import argparse
 import http.client
 import json
 import os
 import re
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 HOST = "127.0.0.1"
-MAX_REQUESTS_PER_RUN = 200_000
+DEMO_PASSWORD = "demo-pass-2026"
+WRK_TIMEOUT = "10s"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+def free_port(ports):
+    """The first free port of `ports` on the loopback address."""
+    for port in ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit(f"no free port in {ports}")
 
 
 def manage(env, *args):
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-class Session:
-    """One keep-alive HTTP connection with its own cookies (for CSRF and login)."""
-
-    def __init__(self, port):
-        self.port = port
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=30)
-        self.cookies = {}
-
-    def request(self, method, path, body=None, headers=None):
-        headers = dict(headers or {})
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        try:
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
-            raise
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return response.status, data
-
-    def csrf_token(self):
-        self.request("GET", "/accounts/login/")
-        return self.cookies.get("csrftoken", "")
-
-    def login(self, username, password):
-        token = self.csrf_token()
-        body = urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token})
-        status, _ = self.request("POST", "/accounts/login/", body, {
-            "Content-Type": "application/x-www-form-urlencoded", "Referer": f"http://{HOST}:{self.port}/"})
-        return status in (200, 302)
-
-
-def multipart(field, filename, payload, token):
-    boundary = "----fashionshop-bench"
-    parts = [
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrfmiddlewaretoken\"\r\n\r\n{token}\r\n".encode(),
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-        "Content-Type: image/jpeg\r\n\r\n".encode() + payload + b"\r\n",
-        f"--{boundary}--\r\n".encode(),
-    ]
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-def scenarios(port, sample_sku, photo):
-    """name -> function(session) returning the HTTP status of one request."""
-    referer = {"Referer": f"http://{HOST}:{port}/"}
-
-    def get(path):
-        return lambda session: session.request("GET", path)[0]
-
-    def categorize(session):
-        token = session.cookies.get("csrftoken") or session.csrf_token()
-        body = json.dumps({"name": "Roadster Men Navy Blue Slim Fit Denim Jeans"})
-        return session.request("POST", "/api/categorize", body, {
-            "Content-Type": "application/json", "X-CSRFToken": token, **referer})[0]
-
-    def photo_search(session):
-        token = session.cookies.get("csrftoken") or session.csrf_token()
-        body, content_type = multipart("photo", "query.jpg", photo, token)
-        return session.request("POST", "/search/photo/", body, {"Content-Type": content_type, **referer})[0]
-
-    return {
-        "healthz (baseline)": (get("/healthz"), False),
-        "home": (get("/"), False),
-        "filtered listing": (get("/c/Men/Topwear/?colour=Blue&sort=price_asc"), False),
-        "product page + recommendations": (get(f"/p/{sample_sku}/"), False),
-        "categorize API": (categorize, True),
-        "photo search": (photo_search, False),
-    }
-
-
-def run_load(port, action, needs_login, connections, seconds, max_requests):
-    latencies, errors, lock = [], [0], threading.Lock()
-    budget = [max_requests]
-    # One signed-in session shared by every connection (a seller with many tabs):
-    # password hashing is not what is measured, so it happens before the clock starts.
+def _request(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    response.read()
     cookies = {}
-    if needs_login:
-        signer = Session(port)
-        if not signer.login("seller-urban-threads", "demo-pass-2026"):
-            raise SystemExit("could not sign in as the demo seller")
-        cookies = signer.cookies
-    window = {}
-
-    def start_clock():
-        window["started"] = time.monotonic()
-        window["deadline"] = window["started"] + seconds
-
-    ready = threading.Barrier(connections + 1, action=start_clock)
-
-    def worker():
-        session = Session(port)
-        session.cookies = dict(cookies)
-        ready.wait()
-        local = []
-        while time.monotonic() < window["deadline"]:
-            with lock:
-                if budget[0] <= 0:
-                    break
-                budget[0] -= 1
-            started = time.perf_counter()
-            try:
-                ok = action(session) < 400
-            except (OSError, http.client.HTTPException):
-                ok = False
-            local.append(time.perf_counter() - started)
-            if not ok:
-                with lock:
-                    errors[0] += 1
-        with lock:
-            latencies.extend(local)
-
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - window["started"]
-    latencies.sort()
-
-    def pct(p):
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000 if latencies else float("nan")
-
-    return {"connections": connections, "requests": len(latencies), "errors": errors[0],
-            "throughput": len(latencies) / elapsed, "p50_ms": pct(50), "p95_ms": pct(95),
-            "p99_ms": pct(99), "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan")}
+    for header, value in response.getheaders():
+        if header.lower() == "set-cookie":
+            name, _, rest = value.partition("=")
+            cookies[name.strip()] = rest.split(";", 1)[0]
+    conn.close()
+    return response.status, cookies
 
 
-def wait_until_up(port, process, timeout=120):
+def anonymous_cookie(port, product_path):
+    """The session cookie a browser holds after its first product page."""
+    _, cookies = _request(port, "GET", product_path)
+    return f"sessionid={cookies['sessionid']}"
+
+
+def signed_in_cookie(port, username="buyer"):
+    _, cookies = _request(port, "GET", "/accounts/login/")
+    token = cookies["csrftoken"]
+    body = urlencode({"username": username, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token})
+    status, more = _request(port, "POST", "/accounts/login/", body, {
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={token}",
+        "Referer": f"http://{HOST}:{port}/"})
+    if "sessionid" not in more:
+        raise SystemExit(f"could not sign in as {username} (HTTP {status})")
+    return f"sessionid={more['sessionid']}"
+
+
+def _ms(value, unit):
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(output):
+    """Throughput, latency percentiles, errors and timeouts from `wrk --latency` output."""
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+              "requests": int(re.search(r"(\d+) requests in", output).group(1))}
+    for pct in ("50", "90", "99"):
+        match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.M)
+        result[f"p{pct}_ms"] = round(_ms(*match.groups()), 1) if match else None
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    counts = [int(n) for n in socket_errors.groups()] if socket_errors else [0, 0, 0, 0]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["errors"] = sum(counts[:3]) + (int(non_2xx.group(1)) if non_2xx else 0)
+    result["timeouts"] = counts[3]
+    return result
+
+
+def run_wrk(port, paths, cookie, connections, seconds):
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(paths) + "\n")
+    try:
+        env = {**os.environ, "WRK_PATHS": handle.name, "WRK_COOKIE": cookie}
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", WRK_TIMEOUT,
+             "-s", str(ROOT / "bench" / "spread.lua"), f"http://{HOST}:{port}"],
+            env=env, capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(handle.name)
+    return parse_wrk(out.stdout)
+
+
+def _smaps(pid):
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        fields[name] = int(value.split()[0]) / 1024  # kB -> MB
+    return {"rss_mb": round(fields["Rss"], 1), "private_dirty_mb": round(fields["Private_Dirty"], 1),
+            "pss_mb": round(fields["Pss"], 1)}
+
+
+def memory(master_pid):
+    """smaps_rollup of the gunicorn master and each worker, and the tier's total PSS."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    workers = [_smaps(int(pid)) for pid in children]
+    master = _smaps(master_pid)
+    return {"master": master, "workers": workers,
+            "total_pss_mb": round(master["pss_mb"] + sum(w["pss_mb"] for w in workers), 1),
+            "max_worker_private_dirty_mb": max((w["private_dirty_mb"] for w in workers), default=0)}
+
+
+def wait_until_up(port, process, timeout=300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"gunicorn exited with {process.returncode}")
         try:
-            if Session(port).request("GET", "/healthz")[0] == 200:
+            if _request(port, "GET", "/healthz")[0] == 200:
                 return
         except OSError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     raise SystemExit("gunicorn did not answer /healthz in time")
+
+
+def spreads():
+    import django
+
+    django.setup()
+    from bench import spread
+
+    products = spread.product_urls(2000)
+    return products, {
+        "healthz (ceiling)": ["/healthz"],
+        "product page": products,
+        "filtered listing": spread.listing_urls(240),
+        "category page": spread.category_urls(),
+        "search": spread.search_urls(),
+        "home": ["/"],
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fashionshop_bench"))
-    parser.add_argument("--connections", default="8,32,128")
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--only", help="regex of scenario names to run")
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fs_serving"))
+    parser.add_argument("--connections", default="32")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--soak-seconds", type=int, default=60, help="128 connections over every URL; 0 skips")
+    parser.add_argument("--only", help="regex of scenario names to run (the ceiling always runs)")
     parser.add_argument("--no-setup", action="store_true")
+    parser.add_argument("--ports", default="8100-8199", help="where gunicorn may listen (first free)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "load.json"))
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `make system-deps`")
 
     env = {**os.environ, "DATABASE_URL": args.database_url, "DEBUG": "False",
            "ALLOWED_HOSTS": HOST, "LOG_LEVEL": "WARNING",
            "MODELS_DIR": os.environ.get("MODELS_DIR", str(ROOT / "models"))}
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DEBUG", "MODELS_DIR")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fashionshop.settings")
     if args.database_url.startswith("postgres"):
         name = args.database_url.rsplit("/", 1)[1]
         subprocess.run(["createdb", "-h", HOST, "-U", "postgres", name], capture_output=True)
@@ -212,46 +200,72 @@ def main():
         manage(env, "migrate", "--noinput", "-v0")
         manage(env, "import_catalog", "--styles", "data/styles.csv", "--images", "data/images", "-v0")
         manage(env, "create_demo_accounts")
+        manage(env, "simulate_shoppers", "--if-empty")
         manage(env, "train_models", "--if-missing")
         manage(env, "collectstatic", "--noinput", "-v0")
+    products, scenarios = spreads()
 
-    port = free_port()
+    low, high = (int(n) for n in args.ports.split("-"))
+    port = free_port(range(low, high + 1))
     gunicorn = subprocess.Popen(
         [str(Path(PYTHON).parent / "gunicorn"), "--config", "fashionshop/gunicorn.conf.py",
-         "--bind", f"{HOST}:{port}", "--workers", str(args.workers), "--access-logfile", "/dev/null",
-         "fashionshop.wsgi:application"], cwd=ROOT, env=env)
+         "--bind", f"{HOST}:{port}", "--access-logfile", "/dev/null", "fashionshop.wsgi:application"],
+        cwd=ROOT, env=env)
+    report = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores": os.cpu_count(),
+              "scenarios": {}}
     try:
         wait_until_up(port, gunicorn)
-        probe = Session(port)
-        status, home = probe.request("GET", "/")
-        sample_sku = re.search(rb'href="/p/([^/"]+)/"', home).group(1).decode()
-        photo = next((ROOT / "data" / "images").glob("*.jpg")).read_bytes()
-        results = {}
+        report["memory_idle"] = memory(gunicorn.pid)
+        shoppers = {"anonymous": anonymous_cookie(port, products[0]), "signed-in": signed_in_cookie(port)}
         pattern = re.compile(args.only) if args.only else None
-        for name, (action, needs_login) in scenarios(port, sample_sku, photo).items():
-            if pattern and not pattern.search(name) and "baseline" not in name:
+        for name, paths in scenarios.items():
+            if pattern and not pattern.search(name) and "ceiling" not in name:
                 continue
-            for warm in range(2):  # warm every worker's caches and models
-                run_load(port, action, needs_login, args.workers * 2, 2, 50)
-            for connections in (int(c) for c in args.connections.split(",")):
-                result = run_load(port, action, needs_login, connections, args.seconds, MAX_REQUESTS_PER_RUN)
-                results.setdefault(name, []).append(result)
-                print(f"{name:32} c={connections:<4} {result['throughput']:7.1f} req/s  "
-                      f"p50 {result['p50_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms  "
-                      f"p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}", flush=True)
+            for shopper, cookie in shoppers.items():
+                if "ceiling" in name and shopper != "anonymous":
+                    continue
+                run_wrk(port, paths, cookie, 8, 3)  # warm every worker's models and code paths
+                for connections in (int(c) for c in args.connections.split(",")):
+                    load = os.getloadavg()[0]
+                    result = run_wrk(port, paths, cookie, connections, args.seconds)
+                    result.update(load_average=round(load, 2), connections=connections,
+                                  memory=memory(gunicorn.pid))
+                    report["scenarios"].setdefault(f"{name} | {shopper}", []).append(result)
+                    print(f"{name:18} {shopper:9} c={connections:<3} {result['rps']:7.1f} req/s  "
+                          f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms  errors "
+                          f"{result['errors']}  timeouts {result['timeouts']}  load {load:.1f}  "
+                          f"worker private dirty ≤ {result['memory']['max_worker_private_dirty_mb']} MB  "
+                          f"tier PSS {result['memory']['total_pss_mb']} MB", flush=True)
+        if args.soak_seconds:
+            every = [path for name, paths in scenarios.items() if "ceiling" not in name for path in paths]
+            load = os.getloadavg()[0]
+            soak = run_wrk(port, every, shoppers["signed-in"], 128, args.soak_seconds)
+            soak.update(load_average=round(load, 2), memory=memory(gunicorn.pid))
+            report["soak_128"] = soak
+            print(f"soak c=128 {args.soak_seconds}s: {soak['rps']:.1f} req/s  p99 {soak['p99_ms']} ms  "
+                  f"errors {soak['errors']}  timeouts {soak['timeouts']}  load {load:.1f}")
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
 
-    baseline = {r["connections"]: r["throughput"] for r in results.get("healthz (baseline)", [])}
-    print("\nthroughput as a ratio of /healthz at the same connection count:")
-    for name, runs in results.items():
-        ratios = "  ".join(f"c={r['connections']}: {r['throughput'] / baseline[r['connections']]:.2f}"
-                           for r in runs if baseline.get(r["connections"]))
-        print(f"  {name:32} {ratios}")
+    ceiling = report["scenarios"].get("healthz (ceiling) | anonymous", [{}])[0].get("rps")
+    print("\n| scenario | shopper | c | req/s | ratio to /healthz | p50 ms | p99 ms | errors | "
+          "timeouts | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for key, runs in report["scenarios"].items():
+        name, shopper = key.split(" | ")
+        for r in runs:
+            ratio = f"{r['rps'] / ceiling:.2f}" if ceiling else "-"
+            print(f"| {name} | {shopper} | {r['connections']} | {r['rps']:.0f} | {ratio} | {r['p50_ms']} | "
+                  f"{r['p99_ms']} | {r['errors']} | {r['timeouts']} | {r['load_average']} |")
+    final = report.get("soak_128", {}).get("memory") or report["memory_idle"]
+    print("\nmemory (MB) after the run: master " + json.dumps(final["master"]))
+    for i, worker in enumerate(final["workers"]):
+        print(f"  worker {i}: {json.dumps(worker)}")
+    print(f"  web tier PSS {final['total_pss_mb']} MB; largest worker private dirty "
+          f"{final['max_worker_private_dirty_mb']} MB")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": {"cores": os.cpu_count()},
-                                          "workers": args.workers, "results": results}, indent=2))
+    Path(args.out).write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
