@@ -17,6 +17,7 @@ from experiments.selectors import click_url
 from experiments.services import assign_variant, record_impressions
 from main.facets import catalog_version
 from main.selectors import purchasable_by_sku
+from shop_ml import facade
 
 EXPERIMENT = "recommenders"
 DEFAULT_VARIANT = "hybrid"
@@ -95,8 +96,6 @@ def product_page_sections(product, request, k=PER_SECTION, variant=None):
     Never raises: without a trained model the facade answers nothing and the
     page simply has fewer sections.
     """
-    from shop_ml import facade
-
     variant = variant or _variant(request)
     similar = facade.similar_products(product, k=k * OVERFETCH, variant=variant or DEFAULT_VARIANT)
     visual = ([(sku, score, "looks alike") for sku, score in facade.visual_neighbours(product.sku, k * OVERFETCH)]
@@ -115,8 +114,6 @@ def product_page_sections(product, request, k=PER_SECTION, variant=None):
 
 def for_you_section(request, segment=None, k=PER_SECTION):
     """"Recommended for you" from the shopper's history, or what is popular for a newcomer."""
-    from shop_ml import facade
-
     variant = _variant(request)
     shopper = request.user if request.user.is_authenticated else request.session.session_key
     ranking = facade.recommended_for(shopper, segment=segment, k=k * OVERFETCH,

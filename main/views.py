@@ -7,6 +7,7 @@ from main.forms import PhotoSearchForm, ProductFilterForm
 from main.models import Interaction
 from main.recommendations import for_you_section, product_page_context
 from main.services import record_interaction
+from shop_ml import facade
 
 PHOTO_MATCHES = 12
 # Ask for more matches than are shown: some will be inactive or sold out.
@@ -20,6 +21,11 @@ def home(request):
         "featured": selectors.featured_categories(),
         "recommendation_sections": for_you_section(request),
     })
+
+
+def _listing_page(request, scope, **extra):
+    """A product listing within `scope` (fixed field values), filtered and sorted as the query asks."""
+    return render(request, "main/product_list.html", {**_listing_context(request, scope), **extra})
 
 
 def _listing_context(request, scope):
@@ -44,14 +50,10 @@ def category(request, gender, sub_category=None, article_type=None):
     if path is None:
         raise Http404("The catalog has no such category.")
     scope = dict(zip(("gender", "sub_category", "article_type"), (node.name for node in path)))
-    context = _listing_context(request, scope)
-    context.update({
-        "title": gender if len(path) == 1 else f"{gender} {path[-1].name}",
-        "path": path,
+    return _listing_page(
+        request, scope, title=gender if len(path) == 1 else f"{gender} {path[-1].name}", path=path,
         # The next level down, for the category links above the results.
-        "subcategories": path[-1].children,
-    })
-    return render(request, "main/product_list.html", context)
+        subcategories=path[-1].children)
 
 
 @require_safe
@@ -59,9 +61,7 @@ def seller_store(request, slug):
     seller = selectors.seller_by_slug(slug)
     if seller is None:
         raise Http404("No such store.")
-    context = _listing_context(request, scope={"seller": seller})
-    context.update({"title": seller.store_name, "seller": seller})
-    return render(request, "main/product_list.html", context)
+    return _listing_page(request, {"seller": seller}, title=seller.store_name, seller=seller)
 
 
 @require_safe
@@ -86,9 +86,6 @@ def photo_search(request):
     if request.method == "POST":
         form = PhotoSearchForm(request.POST, request.FILES)
         if form.is_valid():
-            # Imported on use: the ML stack is heavy, and the rest of the shop must not wait for it.
-            from shop_ml import facade
-
             matches = facade.similar_to_image(form.cleaned_data["photo"], k=PHOTO_MATCHES * OVERFETCH)
             results = selectors.purchasable_in_order([sku for sku, _ in matches])[:PHOTO_MATCHES]
     else:
