@@ -157,7 +157,10 @@ class StackedTextModel:
         cleaned = [clean_name(n) for n in names]
         if not cleaned:
             return []
-        labels, probs, top = self._decide(self.scores(cleaned))
+        return self.describe(names, cleaned, *self._decide(self.scores(cleaned)))
+
+    def describe(self, names, cleaned, labels, probs, top):
+        """The `predict` dicts of decided rows (the fused categorizer answers with them too)."""
         label_rows = zip(*[[str(v) for v in labels[field]] for field in FIELDS])
         prob_rows = zip(*[np.round(np.asarray(probs[field], np.float64), 4).tolist()
                           for field in FIELDS])

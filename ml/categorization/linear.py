@@ -62,7 +62,11 @@ class LinearCategorizer(StackedTextModel):
         return model
 
     def _decide(self, scores):
-        P = self.probabilities(scores)
+        return self.decide(self.probabilities(scores))
+
+    def decide(self, P):
+        """(labels, probs, top) from per-head probabilities `P`, consistent with the
+        taxonomy as `consistency` says (the fused categorizer decides through it too)."""
         tax = self.taxonomy
         art_head, sub_head = self.heads["articleType"], self.heads["subCategory"]
         subs = sub_head.classes

@@ -1,0 +1,259 @@
+"""Fit, evaluate, save and load the fused categorizer (`categorizer-fused`).
+
+Which rows teach what (no model is fitted or tuned on rows it is judged on):
+
+* the name model's probabilities come from a categorizer trained on the name
+  model's own train split (`ml.categorization.training.split_rows`);
+* the image encoder was fine-tuned on its own train split (`ml.vision.data`);
+* the **fusion split** is the rows on the validation side of both: neither
+  base model saw them. The photo heads are fitted on every other row; the
+  pooling weights are fitted on the fusion split, and the figures reported
+  for them are out-of-fold (each fold's weights fitted on the other folds).
+
+The artifact carries a copy of the encoder it was fitted with, so the photo
+heads always read the features they were fitted on; `train_models` refits it
+whenever the encoder changes.
+"""
+import logging
+import shutil
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
+from ml.categorization import training as name_training
+from ml.vision import data as photo_data
+
+from .evidence import encoder_hash
+from .model import FIELDS, FusedCategorizer, PhotoHeads, pool
+
+log = logging.getLogger("ml")
+
+ARTIFACT = "categorizer-fused"
+MODEL_FILE = "fused.joblib"
+ENCODER_FILE = "encoder.onnx"
+PROJECTION = 128            # encoder features are projected to this many dimensions
+HEAD_C = 0.5                # inverse regularisation of the photo heads
+WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+FOLDS = 5
+MIN_GENDER_ROWS = 2         # a (gender, articleType) pair seen this often is allowed
+CONFUSION_TOP = 15
+
+
+def is_fusion_validation(row):
+    return (name_training.is_validation(row)
+            and photo_data.split_of(row["id"]) == "val")
+
+
+def gender_articles(rows):
+    counts = Counter((r["articleType"], r["gender"]) for r in rows
+                     if r.get("articleType") and r.get("gender"))
+    allowed = defaultdict(list)
+    for (article, gender), n in counts.items():
+        if n >= MIN_GENDER_ROWS:
+            allowed[article].append(gender)
+    return {a: sorted(g) for a, g in allowed.items()}
+
+
+# -- photo heads -------------------------------------------------------------------------
+def fit_photo_heads(evidence, rows, say=None, projection=PROJECTION, C=HEAD_C):
+    """PhotoHeads fitted on `evidence` (aligned with `rows`), one head per field."""
+    from sklearn.linear_model import LogisticRegression
+
+    features = evidence["features"]
+    mean = features.mean(axis=0)
+    # The projection: the top principal directions of the encoder features.
+    sample = features[:: max(1, len(features) // 20000)] - mean
+    _, _, vt = np.linalg.svd(sample, full_matrices=False)
+    components = vt[:projection].T.astype(np.float32)
+    X = PhotoHeads.raw_design(evidence, mean, components)
+    centre, scale = X.mean(axis=0), X.std(axis=0) + 1e-6
+    X = (X - centre) / scale
+    heads = {}
+    for field in FIELDS:
+        keep = np.asarray([i for i, r in enumerate(rows) if r.get(field)], dtype=np.int64)
+        y = np.asarray([rows[i][field] for i in keep])
+        if len(set(y)) < 2:
+            continue
+        started = time.perf_counter()
+        clf = LogisticRegression(C=C, max_iter=300, tol=1e-3).fit(X[keep], y)
+        heads[field] = (np.asarray(clf.classes_, dtype=object), clf.coef_.T.astype(np.float32),
+                        clf.intercept_.astype(np.float32))
+        if say:
+            say(f"[fused] photo head {field}: {len(clf.classes_)} classes, "
+                f"{time.perf_counter() - started:.0f}s")
+    return PhotoHeads(mean.astype(np.float32), components, centre.astype(np.float32),
+                      scale.astype(np.float32), heads)
+
+
+# -- pooling weights ---------------------------------------------------------------------
+def _truth_index(classes, labels):
+    index = {c: i for i, c in enumerate(classes)}
+    return np.asarray([index.get(label, -1) for label in labels])
+
+
+def fit_weights(p_name, p_photo, truth):
+    """Per field, the (w_name, w_photo) of WEIGHT_GRID with the lowest log-loss on `truth`
+    ({field: true class index per row, -1 = unknown})."""
+    weights = {}
+    for field, photo in p_photo.items():
+        known = truth[field] >= 0
+        if not known.any():
+            weights[field] = (1.0, 0.0)
+            continue
+        rows, y = np.flatnonzero(known), truth[field][known]
+        best = None
+        for w_name in WEIGHT_GRID:
+            for w_photo in WEIGHT_GRID:
+                if w_name == w_photo == 0:
+                    continue
+                p = pool(p_name[field][rows], photo[rows], w_name, w_photo)
+                loss = -np.log(np.maximum(p[np.arange(len(y)), y], 1e-12)).mean()
+                if best is None or loss < best[0] - 1e-9:
+                    best = (loss, (w_name, w_photo))
+        weights[field] = best[1]
+    return weights
+
+
+# -- training ----------------------------------------------------------------------------
+def split_for_fusion(rows, skus):
+    """(head rows, fusion rows) of the rows that have photo evidence (`skus`)."""
+    have = set(skus)
+    rows = [r for r in rows if str(r["id"]) in have]
+    fusion = [r for r in rows if is_fusion_validation(r)]
+    heads = [r for r in rows if not is_fusion_validation(r)]
+    return heads, fusion
+
+
+def _take(evidence, index):
+    return {part: values[index] for part, values in evidence.items()}
+
+
+def train_and_evaluate(rows, skus, evidence, name_model_split, encoder_classes=(), say=None):
+    """(FusedCategorizer, card, comparison) from catalog `rows`, photo `evidence`
+    (rows aligned with `skus`) and a name model trained on the name train split."""
+    say = say or (lambda *_: None)
+    started = time.perf_counter()
+    position = {str(s): i for i, s in enumerate(skus)}
+    head_rows, fusion_rows = split_for_fusion(rows, skus)
+    if len(fusion_rows) < FOLDS * 2 or not head_rows:
+        raise ValueError(f"too few rows to fit the fusion: {len(head_rows)} for the photo heads, "
+                         f"{len(fusion_rows)} in the fusion split")
+    say(f"[fused] photo heads on {len(head_rows)} photos; fusion split {len(fusion_rows)} rows")
+    heads = fit_photo_heads(_take(evidence, [position[str(r["id"])] for r in head_rows]),
+                            head_rows, say=say)
+    model = FusedCategorizer(heads, {}, gender_articles(rows), encoder_classes)
+
+    fusion_evidence = _take(evidence, [position[str(r["id"])] for r in fusion_rows])
+    names = [r["productDisplayName"] for r in fusion_rows]
+    p_name = model.name_probabilities(name_model_split, names)
+    p_photo = model.photo_probabilities(name_model_split, fusion_evidence)
+    truth = {f: _truth_index(name_model_split.heads[f].classes, [r.get(f, "") for r in fusion_rows])
+             for f in p_photo}
+
+    # Out-of-fold: each fold is decided with weights fitted on the other folds.
+    fold = np.asarray([i % FOLDS for i in range(len(fusion_rows))])
+    fused = {f: np.zeros_like(p) for f, p in p_name.items()}
+    for k in range(FOLDS):
+        train_idx, test_idx = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        weights = fit_weights({f: p[train_idx] for f, p in p_name.items()},
+                              {f: p[train_idx] for f, p in p_photo.items()},
+                              {f: t[train_idx] for f, t in truth.items()})
+        model.weights = weights
+        part = model.fused_probabilities({f: p[test_idx] for f, p in p_name.items()},
+                                         {f: p[test_idx] for f, p in p_photo.items()},
+                                         np.ones(len(test_idx), bool))
+        for f, values in fused.items():
+            values[test_idx] = part[f]
+    model.weights = fit_weights(p_name, p_photo, truth)
+    say("[fused] weights (name, photo): " + ", ".join(
+        f"{f} {w[0]:g}/{w[1]:g}" for f, w in model.weights.items()))
+
+    decided = {
+        "name": name_model_split.decide({f: p.copy() for f, p in p_name.items()})[0],
+        "photo": model.decide(name_model_split, {**p_name, **p_photo})[0],
+        "fused": model.decide(name_model_split, fused)[0],
+    }
+    comparison = compare(fusion_rows, decided)
+    for source, values in comparison["accuracy"].items():
+        say(f"[fused] {source:5s} " + ", ".join(f"{f} {a:.4f}" for f, a in values.items()))
+    card = {
+        "model": "fused",
+        "task": "product name + photo -> " + ", ".join(FIELDS),
+        "data": {"rows": len(rows), "photo_rows": len(skus), "head_rows": len(head_rows),
+                 "fusion_rows": len(fusion_rows),
+                 "split": "fusion split = validation side of both the name split "
+                          f"(crc32(id) % 100 < {name_training.VAL_PERCENT}) and the photo split "
+                          f"(sha1 bucket >= {100 - photo_data.VAL_PERCENT}); photo heads fitted "
+                          "on every other row; figures out-of-fold over "
+                          f"{FOLDS} folds of the fusion split"},
+        "metrics": {"fusion_split": comparison["accuracy"]},
+        "fixed_by_fusion": comparison["fixed"],
+        "model_info": model.card_info(),
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "libraries": library_versions("numpy", "scikit-learn", "onnxruntime"),
+    }
+    return model, card, comparison
+
+
+def compare(rows, decided, top=CONFUSION_TOP):
+    """Accuracy per source and field, and the (true, name said) pairs fusion fixes most."""
+    accuracy = {}
+    for source, labels in decided.items():
+        accuracy[source] = {}
+        for field in FIELDS:
+            pairs = [(str(labels[field][i]), r[field]) for i, r in enumerate(rows) if r.get(field)]
+            if pairs:
+                accuracy[source][field] = round(sum(p == t for p, t in pairs) / len(pairs), 4)
+    fixed, broken = Counter(), Counter()
+    for field in ("articleType", "baseColour", "subCategory", "gender"):
+        for i, r in enumerate(rows):
+            truth, name, fused = r.get(field), str(decided["name"][field][i]), str(
+                decided["fused"][field][i])
+            if not truth:
+                continue
+            if name != truth and fused == truth:
+                fixed[(field, truth, name)] += 1
+            elif name == truth and fused != truth:
+                broken[(field, truth, fused)] += 1
+    return {"accuracy": accuracy,
+            "fixed": [{"field": f, "true": t, "name_said": n, "rows": c}
+                      for (f, t, n), c in fixed.most_common(top)],
+            "broken": [{"field": f, "true": t, "fused_said": n, "rows": c}
+                       for (f, t, n), c in broken.most_common(top)],
+            "n": len(rows)}
+
+
+# -- persistence -------------------------------------------------------------------------
+def save(models_dir, model, card, encoder_path):
+    """A new `categorizer-fused` version with a copy of the encoder it was fitted on."""
+    import joblib
+
+    def write(folder):
+        joblib.dump(model, folder / MODEL_FILE, compress=3)
+        shutil.copyfile(encoder_path, folder / ENCODER_FILE)
+
+    card = {**card, "encoder": {"file": ENCODER_FILE, "source": str(encoder_path),
+                                "hash": encoder_hash(encoder_path)}}
+    return save_version(models_dir, ARTIFACT, card, write)
+
+
+def load(models_dir):
+    """(FusedCategorizer, encoder path, card) of the served version; ArtifactError if unusable."""
+    import joblib
+
+    folder = current_folder(models_dir, ARTIFACT)
+    card = load_card(folder)
+    try:
+        model = joblib.load(folder / MODEL_FILE)
+    except Exception as exc:   # joblib/pickle raise many types for damaged files
+        raise ArtifactError(f"{ARTIFACT}: cannot load {folder / MODEL_FILE}: {exc}") from exc
+    if not isinstance(model, FusedCategorizer):
+        raise ArtifactError(f"{ARTIFACT}: {folder / MODEL_FILE} is not a fused categorizer")
+    encoder = folder / ENCODER_FILE
+    if not encoder.is_file():
+        raise ArtifactError(f"{ARTIFACT}: {encoder} is missing")
+    return model, Path(encoder), card
+
