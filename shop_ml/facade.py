@@ -21,10 +21,16 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Q
 
+from main.models import Interaction, Product
 from ml import artifacts
 from ml.artifacts import ArtifactError, current_folder, current_version
+from ml.categorization.training import ARTIFACT_NAMES, load_model
 from ml.lazy import LazyArtifact
+from ml.recommend import store
+from ml.recommend.hybrid import HybridRecommender, popular_reason
 
 log = logging.getLogger("ml")
 _ARTIFACTS = []
@@ -97,8 +103,6 @@ def serve_version(name, version):
 # The hybrid blends in the visual section's `visual_neighbours(sku, k)`.
 def _load_recommender(loader_name):
     def load():
-        from ml.recommend import store
-
         return getattr(store, loader_name)(models_dir())[0]
     return load
 
@@ -119,8 +123,6 @@ def _recommender(variant="hybrid"):
     content, collaborative = _recommender_content.get(), _recommender_collaborative.get()
     if content is None and collaborative is None:
         return None
-    from ml.recommend.hybrid import HybridRecommender
-
     visual = visual_neighbours if variant == "hybrid" else None
     blend = collaborative.blend if collaborative is not None else {}
     return HybridRecommender(content, collaborative, visual=visual, **blend)
@@ -163,8 +165,6 @@ def also_bought(product, k=8, content_fill=True):
 
 
 def _history(user_or_session):
-    from main.models import Interaction
-
     if user_or_session is None:
         return []
     if isinstance(user_or_session, str):
@@ -185,24 +185,16 @@ def _popular_from_database(segment, k):
 
     One GROUP BY over products and their purchases, so it is cached per segment.
     """
-    from django.core.cache import cache
-
     segment_key = hashlib.sha1(repr(sorted((segment or {}).items())).encode()).hexdigest()
     key = f"ml:popular:{segment_key}:{k}"
     ranked = cache.get(key)
     if ranked is None:
         ranked = _count_purchases(segment, k)
         cache.set(key, ranked, POPULAR_CACHE_SECONDS)
-    from ml.recommend.hybrid import popular_reason
-
     return [(sku, float(n), popular_reason(segment)) for sku, n in ranked]
 
 
 def _count_purchases(segment, k):
-    from django.db.models import Count, Q
-
-    from main.models import Product
-
     products = Product.objects.all()
     for key, value in (segment or {}).items():
         if value and key == "gender":
@@ -367,8 +359,6 @@ def index_product(product):
 
 def visual_search_status():
     """For /healthz: whether photo search and the article-type classifier are loaded."""
-    from ml.artifacts import current_version
-
     search = _image_search.get()
     status = {"image-embeddings": {"loaded": search is not None,
                                    "version": current_version(models_dir(), "image-embeddings"),
@@ -393,12 +383,7 @@ MAX_CATEGORIZE_BATCH = 10_000
 
 
 def _categorizer_artifact(kind):
-    from ml.artifacts import current_version
-    from ml.categorization.training import ARTIFACT_NAMES
-
     def load():
-        from ml.categorization.training import load_model
-
         return load_model(models_dir(), kind)[0]
 
     artifact = LazyArtifact(ARTIFACT_NAMES[kind], load,
