@@ -59,6 +59,10 @@ class ResilientRedisCache(RedisCache):
     def add(self, *args, **kwargs):
         return self._guarded(partial(super().add, *args, **kwargs), False)
 
+    def incr(self, *args, **kwargs):
+        # Counters (fashionshop.ratelimit) count nothing while Redis is away.
+        return self._guarded(partial(super().incr, *args, **kwargs), 0)
+
     def delete(self, *args, **kwargs):
         return self._guarded(partial(super().delete, *args, **kwargs), False)
 

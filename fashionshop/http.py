@@ -1,4 +1,5 @@
 """Request helpers every app's views share."""
+from django.conf import settings
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -13,3 +14,17 @@ def safe_next(request, fallback):
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return fallback
+
+
+def client_address(request):
+    """The caller's address: the first of settings.CLIENT_IP_HEADERS the request carries.
+
+    Behind nginx that is the X-Real-IP nginx sets; without a proxy only REMOTE_ADDR may be
+    trusted, or a guesser could claim a fresh address per attempt. The login throttle
+    (django-axes) and the photo-search limit both read it here.
+    """
+    for header in settings.CLIENT_IP_HEADERS:
+        value = request.META.get(header, "").strip()
+        if value:
+            return value
+    return "unknown"

@@ -126,11 +126,18 @@ AXES_COOLOFF_TIME = timedelta(minutes=config("LOGIN_LOCKOUT_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-# The client address: behind nginx (production) it is the X-Real-IP nginx sets; without a
-# proxy, a client-supplied header would let a guesser pick a fresh address per attempt.
-AXES_IPWARE_META_PRECEDENCE_ORDER = config(
+AXES_CLIENT_IP_CALLABLE = "fashionshop.http.client_address"
+# Where the client address is read (first present wins): behind nginx (production) the
+# X-Real-IP it sets; without a proxy, a client-supplied header would let a guesser pick a
+# fresh address per attempt.
+CLIENT_IP_HEADERS = config(
     "CLIENT_IP_HEADERS", default="HTTP_X_REAL_IP,REMOTE_ADDR" if PRODUCTION else "REMOTE_ADDR", cast=Csv()
 )
+# Photo search runs a neural network per upload: anonymous callers get this many a minute
+# per address, and each worker runs this many forward passes at once (more wait, then 503).
+PHOTO_SEARCH_ANONYMOUS_PER_MINUTE = config("PHOTO_SEARCH_ANONYMOUS_PER_MINUTE", default=10, cast=int)
+ML_FORWARD_PASSES_PER_WORKER = config("ML_FORWARD_PASSES_PER_WORKER", default=1, cast=int)
+ML_FORWARD_PASS_WAIT_SECONDS = config("ML_FORWARD_PASS_WAIT_SECONDS", default=5, cast=float)
 LOGIN_REDIRECT_URL = "main:home"
 LOGOUT_REDIRECT_URL = "main:home"
 
@@ -177,6 +184,8 @@ CSRF_FAILURE_VIEW = "fashionshop.errors.csrf_failure"
 # Uploads: photos are checked by content, limited in size and re-encoded (main/images.py).
 MAX_UPLOAD_BYTES = config("MAX_UPLOAD_BYTES", default=5 * 1024 * 1024, cast=int)
 MAX_IMAGE_PIXELS = config("MAX_IMAGE_PIXELS", default=25_000_000, cast=int)
+# JPEGs decode at a reduced scale; other formats decode in full, so they get less (a 4K screen).
+MAX_DECODED_PIXELS = config("MAX_DECODED_PIXELS", default=9_000_000, cast=int)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 
@@ -242,7 +251,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": config("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django-axes logs every check at INFO; its failures and lockouts are WARNINGs.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 if PRODUCTION:

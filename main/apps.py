@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class MainConfig(AppConfig):
     name = "main"
     verbose_name = "Catalog"
+
+    def ready(self):
+        from PIL import Image
+
+        # Pillow checks every image it opens in this process (ML commands included) against
+        # this budget from the header, before decoding: over twice the budget it refuses.
+        # main.images refuses anything over the budget itself, with a clear message.
+        Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS

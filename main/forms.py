@@ -4,7 +4,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from main import selectors
-from main.images import decode_upload
+from main.images import ANALYSIS_SIDE, decode_upload
 
 MAX_FILTER_VALUES = 50
 MAX_VALUE_LENGTH = 50  # the longest taxonomy column in main.models.Product
@@ -112,4 +112,4 @@ class PhotoSearchForm(forms.Form):
 
     def clean_photo(self):
         """The decoded RGB image (main.images.decode_upload says why a file is refused)."""
-        return decode_upload(self.cleaned_data["photo"])
+        return decode_upload(self.cleaned_data["photo"], side=ANALYSIS_SIDE)

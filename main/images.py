@@ -1,13 +1,13 @@
 """The one gate every uploaded photo passes: product photos and photo search.
 
 A file is accepted only if Pillow decodes it fully as one of the allowed
-formats, within the byte and pixel limits. It is then re-encoded to a fresh
+formats, within the byte limit and the pixel budget (read from the header,
+before a pixel is decoded; see decode_upload). It is then re-encoded to a fresh
 JPEG under a random name, which drops metadata and anything appended to the
 file (polyglots), so what we store is never what was uploaded.
 """
 import io
 import uuid
-import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,7 +16,11 @@ from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+# Formats Pillow can decode at a reduced scale straight from the file.
+DRAFT_FORMATS = {"JPEG"}
 FULL_SIDE = 1200
+# Photos only the models look at (photo search, the article-type guess) need no more.
+ANALYSIS_SIDE = 480
 THUMB_SIDE = 360
 JPEG_QUALITY = 85
 
@@ -55,36 +59,54 @@ def _encode(image, side):
     return buffer.getvalue()
 
 
-def decode_upload(upload):
-    """Return the decoded RGB image of an upload, or raise ValidationError saying why."""
-    max_bytes = settings.MAX_UPLOAD_BYTES
-    max_pixels = settings.MAX_IMAGE_PIXELS
-    data = _read_limited(upload, max_bytes)
+def _refuse_too_many_pixels(image, max_pixels, max_decoded_pixels):
+    """Refuse from the header alone, before any pixel is decoded."""
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ValidationError(
+            f"The photo is {width}×{height} pixels; the limit is {max_pixels:,} pixels.",
+            code="too_many_pixels",
+        )
+    if image.format not in DRAFT_FORMATS and width * height > max_decoded_pixels:
+        raise ValidationError(
+            f"The photo is {width}×{height} pixels; a {image.format} photo is accepted up to "
+            f"{max_decoded_pixels:,} pixels (a JPEG up to {max_pixels:,}).",
+            code="too_many_pixels",
+        )
+
+
+def decode_upload(upload, side=FULL_SIDE):
+    """Return the decoded RGB image of an upload, or raise ValidationError saying why.
+
+    A JPEG larger than `side` is decoded straight at 1/2, 1/4 or 1/8 scale (Pillow's
+    draft mode), never below `side`, so a 25-megapixel camera photo costs a few MB
+    instead of 75. Other formats are decoded in full, hence their lower pixel budget.
+    """
+    data = _read_limited(upload, settings.MAX_UPLOAD_BYTES)
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between its limit and twice its limit; treat it as an error.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                if probe.format not in ALLOWED_FORMATS:
-                    raise ValidationError(
-                        f"{probe.format or 'This'} files are not accepted; upload a JPEG, PNG, WebP or GIF photo.",
-                        code="format",
-                    )
-                width, height = probe.size
-                if width * height > max_pixels:
-                    raise ValidationError(
-                        f"The photo is {width}×{height} pixels; the limit is {max_pixels:,} pixels.",
-                        code="too_many_pixels",
-                    )
-                probe.verify()
-            # verify() leaves the image unusable: decode again for real.
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                image = ImageOps.exif_transpose(image)
-                return image.convert("RGB")
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ALLOWED_FORMATS:
+                raise ValidationError(
+                    f"{probe.format or 'This'} files are not accepted; upload a JPEG, PNG, WebP or GIF photo.",
+                    code="format",
+                )
+            _refuse_too_many_pixels(probe, settings.MAX_IMAGE_PIXELS, settings.MAX_DECODED_PIXELS)
+            probe.verify()
+        # verify() leaves the image unusable: decode again for real.
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format in DRAFT_FORMATS:
+                image.draft("RGB", (side, side))
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            return image.convert("RGB")
     except ValidationError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
+        # Pillow's own header check (main.apps sets its limit): far past the budget.
+        raise ValidationError(
+            f"The photo has more than {settings.MAX_IMAGE_PIXELS:,} pixels.", code="too_many_pixels"
+        )
+    except UnidentifiedImageError:
         raise ValidationError("The file is not an image we can read.", code="not_image")
     except (OSError, SyntaxError, ValueError) as exc:
         raise ValidationError(f"The photo is damaged or incomplete ({exc}).", code="corrupt")

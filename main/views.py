@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_safe
 
+from fashionshop import ratelimit
+from fashionshop.http import client_address
 from main import selectors
 from main.forms import PhotoSearchForm, ProductFilterForm
 from main.models import Interaction
@@ -82,18 +85,29 @@ def product_detail(request, sku):
 
 @require_http_methods(["GET", "POST"])
 def photo_search(request):
-    matches, results = None, []
+    matches, results, refusal, status = None, [], "", 200
+    form = PhotoSearchForm()  # unbound: rendering a bound form would decode its photo
     if request.method == "POST":
-        form = PhotoSearchForm(request.POST, request.FILES)
-        if form.is_valid():
-            matches = facade.similar_to_image(form.cleaned_data["photo"], k=PHOTO_MATCHES * OVERFETCH)
-            results = selectors.purchasable_in_order([sku for sku, _ in matches])[:PHOTO_MATCHES]
-    else:
-        form = PhotoSearchForm()
-    return render(request, "main/photo_search.html", {
+        if not request.user.is_authenticated and not ratelimit.allow(
+                f"photo-search:{client_address(request)}", settings.PHOTO_SEARCH_ANONYMOUS_PER_MINUTE, 60):
+            # Refused before the photo is decoded: refusing is what keeps it cheap.
+            refusal, status = "You have searched by photo many times in the last minute. "\
+                "Please wait a minute, or sign in to search more.", 429
+        elif (form := PhotoSearchForm(request.POST, request.FILES)).is_valid():
+            try:
+                matches = facade.similar_to_image(form.cleaned_data["photo"], k=PHOTO_MATCHES * OVERFETCH)
+            except facade.ModelBusy:
+                refusal, status = "Photo search is busy right now. Please try again in a few seconds.", 503
+            else:
+                results = selectors.purchasable_in_order([sku for sku, _ in matches])[:PHOTO_MATCHES]
+    response = render(request, "main/photo_search.html", {
         "form": form,
+        "refusal": refusal,
         "searched": matches is not None,
         # The facade answers [] when no visual model is trained yet, not "nothing alike".
         "model_ready": bool(matches),
         "results": results,
-    })
+    }, status=status)
+    if status != 200:
+        response["Retry-After"] = "60" if status == 429 else "5"
+    return response

@@ -10,7 +10,7 @@ from functools import wraps
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 
-from main.images import decode_upload
+from main.images import ANALYSIS_SIDE, decode_upload
 from seller_accounts.forms import CategorizeForm
 from shop_ml import facade
 
@@ -93,10 +93,13 @@ def categorize_photo(request):
     if upload is None:
         return _error("Choose a photo (the “photo” field of a multipart form).")
     try:
-        image = decode_upload(upload)
+        image = decode_upload(upload, side=ANALYSIS_SIDE)
     except ValidationError as exc:
         return _error(" ".join(exc.messages))
-    guesses = facade.predict_article_type_from_image(image, top=PHOTO_GUESSES)
+    try:
+        guesses = facade.predict_article_type_from_image(image, top=PHOTO_GUESSES)
+    except facade.ModelBusy:
+        return _error("The photo model is busy; try again in a few seconds.", status=503)
     return JsonResponse({
         "article_types": [{"articleType": label, "probability": prob} for label, prob in guesses],
         "available": bool(guesses),

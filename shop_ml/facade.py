@@ -18,6 +18,7 @@ section of a page, at the moment the page is built.
 import hashlib
 import logging
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -308,17 +309,38 @@ def _visual_safely(what, call):
     return []
 
 
+class ModelBusy(Exception):
+    """Every forward-pass slot of this worker stayed taken for ML_FORWARD_PASS_WAIT_SECONDS."""
+
+
+# A forward pass holds the photo, its activations and a core; a burst of uploads must
+# queue for a slot instead of all running at once (memory and latency of every request).
+_forward_passes = threading.BoundedSemaphore(settings.ML_FORWARD_PASSES_PER_WORKER)
+
+
+@contextmanager
+def _forward_pass_slot():
+    if not _forward_passes.acquire(timeout=settings.ML_FORWARD_PASS_WAIT_SECONDS):
+        raise ModelBusy("every forward-pass slot of this worker is taken")
+    try:
+        yield
+    finally:
+        _forward_passes.release()
+
+
 def similar_to_image(image, k=10):
     """[(sku, cosine)] of the products whose photos look most like `image`.
 
-    `image`: an uploaded file, a path, bytes or a PIL image.
+    `image`: an uploaded file, a path, bytes or a PIL image. Raises ModelBusy when the
+    worker's forward-pass slots stay taken; the caller answers "try again".
     """
     def run():
         search = _image_search.get()
         if search is None or k < 1:
             return []
         return search.similar_to_image(image, k)
-    return _visual_safely("similar_to_image", run)
+    with _forward_pass_slot():
+        return _visual_safely("similar_to_image", run)
 
 
 def visual_neighbours(sku, k):
@@ -331,13 +353,15 @@ def visual_neighbours(sku, k):
 
 
 def predict_article_type_from_image(image, top=3):
-    """[(article_type, probability)], most likely first: the seller form's second opinion."""
+    """[(article_type, probability)], most likely first: the seller form's second opinion.
+    Raises ModelBusy as similar_to_image does."""
     def run():
         encoder = _image_classifier.get()
         if encoder is None:
             return []
         return encoder.predict([image], top=top)[0]
-    return _visual_safely("predict_article_type_from_image", run)
+    with _forward_pass_slot():
+        return _visual_safely("predict_article_type_from_image", run)
 
 
 def index_product(product):

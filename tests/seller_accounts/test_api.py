@@ -188,7 +188,7 @@ def test_no_image_model_answers_unavailable(client_a, monkeypatch):
     (None, "Choose a photo"),
     (upload("photo.jpg", b"just some text, honest\n" * 20), "not an image"),
     (upload("photo.jpg", b""), "The file is empty."),
-    (upload("bomb.png", png_claiming(100_000, 100_000), "image/png"), "not an image"),
+    (upload("bomb.png", png_claiming(100_000, 100_000), "image/png"), "more than 25,000,000 pixels"),
     (upload("photo.bmp", image_bytes("BMP"), "image/bmp"), "BMP files are not accepted"),
 ])
 def test_a_bad_photo_is_a_400_saying_why_and_stores_nothing(client_a, photo_guesses, settings, photo, message):
