@@ -1,5 +1,11 @@
-"""GET /healthz: is the database reachable, which ML artifacts are loaded, which version runs."""
+"""GET /healthz: is the database reachable, which ML artifacts are loaded, which version runs.
+
+Anyone gets the status (a load balancer needs no more); the versions and the model
+details go only to staff and to callers on this machine (Docker's HEALTHCHECK, an
+operator's curl), since they tell an attacker which known bugs to try.
+"""
 import logging
+from ipaddress import ip_address
 
 from django.db import connection
 from django.db.utils import DatabaseError
@@ -8,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from fashionshop import __version__
+from fashionshop.http import client_address
 from shop_ml import facade
 
 log = logging.getLogger(__name__)
@@ -24,10 +31,18 @@ def healthz(request):
         log.error("health check: database unreachable: %s", exc)
         database = "unreachable"
         connection.close_if_unusable_or_obsolete()  # reconnect on the next request
-    body = {
-        "status": "ok" if database == "ok" else "error",
-        "version": __version__,
-        "database": {"vendor": connection.vendor, "status": database},
-        "models": facade.artifact_status(),
-    }
+    body = {"status": "ok" if database == "ok" else "error"}
+    if request.user.is_staff or _from_this_machine(request):
+        body.update({
+            "version": __version__,
+            "database": {"vendor": connection.vendor, "status": database},
+            "models": facade.artifact_status(),
+        })
     return JsonResponse(body, status=200 if database == "ok" else 503)
+
+
+def _from_this_machine(request):
+    try:
+        return ip_address(client_address(request)).is_loopback
+    except ValueError:
+        return False

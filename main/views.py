@@ -67,17 +67,27 @@ def seller_store(request, slug):
     return _listing_page(request, {"seller": seller}, title=seller.store_name, seller=seller)
 
 
+def _keeps_cookies(request):
+    """Whether the caller sent back a cookie this shop set (every page sets the CSRF one).
+
+    Bots and scripts do not: their views would each create a session row and an
+    interaction row that tie nothing together, so they are not recorded.
+    """
+    return settings.SESSION_COOKIE_NAME in request.COOKIES or settings.CSRF_COOKIE_NAME in request.COOKIES
+
+
 @require_safe
 def product_detail(request, sku):
     product = selectors.product_for_page(sku)
     if product is None:
         raise Http404("No such product.")
-    if not request.user.is_authenticated and request.session.session_key is None:
-        # A session ties an anonymous shopper's views together for recommendations.
-        request.session.create()
-    record_interaction(
-        product, Interaction.Kind.VIEW, user=request.user, session_key=request.session.session_key
-    )
+    if request.user.is_authenticated or _keeps_cookies(request):
+        if not request.user.is_authenticated and request.session.session_key is None:
+            # A session ties an anonymous shopper's views together for recommendations.
+            request.session.create()
+        record_interaction(
+            product, Interaction.Kind.VIEW, user=request.user, session_key=request.session.session_key
+        )
     # ML order, purchasable only, one query for all sections.
     return render(request, "main/product_detail.html", {
         "product": product, **product_page_context(product, request)})

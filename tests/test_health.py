@@ -76,3 +76,26 @@ def test_requests_recover_after_postgresql_drops_every_connection(client):
     assert set(statuses[:1]) <= {200, 503}
     assert statuses[1:] == [200, 200]
     assert client.get(reverse("main:home")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_healthz_tells_strangers_the_status_only(client):
+    response = client.get(reverse("healthz"), REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_tells_staff_everything_from_anywhere(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True))
+    body = client.get(reverse("healthz"), REMOTE_ADDR="203.0.113.9").json()
+    assert body["version"] == __version__ and "models" in body
+
+
+@pytest.mark.django_db
+def test_a_forwarded_stranger_is_not_taken_for_loopback(client, settings):
+    # Behind nginx every request arrives from 127.0.0.1; the address nginx saw decides.
+    settings.CLIENT_IP_HEADERS = ["HTTP_X_REAL_IP", "REMOTE_ADDR"]
+    response = client.get(reverse("healthz"), REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="203.0.113.9")
+    assert response.json() == {"status": "ok"}
