@@ -74,15 +74,16 @@ class OrderItemAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             return super().save_model(request, obj, form, change)
-        # Status moves go through the pipeline, which restocks cancelled lines
-        # and keeps the order's status in step with its lines.
+        # Status moves go through the pipeline, which restocks and refunds cancelled
+        # lines and keeps the order's status in step with its lines.
         fulfilment, payment = obj.fulfilment_status, obj.payment_status
         obj.fulfilment_status = form.initial["fulfilment_status"]
         obj.payment_status = form.initial["payment_status"]
         super().save_model(request, obj, form, change)
         if fulfilment != obj.fulfilment_status:
             set_line_fulfilment(obj, fulfilment)
-        if payment != obj.payment_status:
+        # A cancellation may have refunded the line already.
+        if payment != form.initial["payment_status"] and payment != obj.payment_status:
             set_line_payment(obj, payment)
 
 

@@ -126,23 +126,36 @@ def sync_order_status(order):
     return order
 
 
+def _cancel_line(line):
+    """Mark a locked, pending line cancelled and refund it if it was paid; the one way
+    a line is cancelled, by its buyer, its seller or staff. The caller restocks and saves."""
+    FULFILMENT_FLOW.check(line.fulfilment_status, Fulfilment.CANCELLED)
+    line.fulfilment_status = Fulfilment.CANCELLED
+    if line.payment_status == Payment.PAID:
+        PAYMENT_FLOW.check(line.payment_status, Payment.REFUNDED)
+        line.payment_status = Payment.REFUNDED
+
+
 def set_line_fulfilment(line, status):
     """Move one order line along FULFILMENT_FLOW, then re-derive the order status.
 
     Cancelling a line (only possible while it is pending) gives its units back to
-    stock. The caller does any permission/seller scoping; this checks the flow only.
-    Raises IllegalTransition for a move the flow does not list.
+    stock and refunds it if it was paid. The caller does any permission/seller
+    scoping; this checks the flow only. Raises IllegalTransition for a move the flow
+    does not list.
     """
     with transaction.atomic():
         Order.objects.select_for_update().filter(pk=line.order_id).values_list("pk", flat=True).get()
         locked = OrderItem.objects.select_for_update().get(pk=line.pk)
-        FULFILMENT_FLOW.check(locked.fulfilment_status, status)
         if status == Fulfilment.CANCELLED:
+            _cancel_line(locked)
             restore_stock([locked])
-        locked.fulfilment_status = status
-        locked.save(update_fields=["fulfilment_status", "updated_at"])
+        else:
+            FULFILMENT_FLOW.check(locked.fulfilment_status, status)
+            locked.fulfilment_status = status
+        locked.save(update_fields=["fulfilment_status", "payment_status", "updated_at"])
         sync_order_status(locked.order)
-    line.fulfilment_status = locked.fulfilment_status
+    line.fulfilment_status, line.payment_status = locked.fulfilment_status, locked.payment_status
     return line
 
 
@@ -180,14 +193,8 @@ def cancel_order(order, buyer=None):
             raise OrderNotCancellable(f"Order {locked.number} can no longer be cancelled.") from exc
         restore_stock(lines)
         for line in lines:
-            FULFILMENT_FLOW.check(line.fulfilment_status, Fulfilment.CANCELLED)
-            line.fulfilment_status = Fulfilment.CANCELLED
-            fields = ["fulfilment_status", "updated_at"]
-            if line.payment_status == Payment.PAID:
-                PAYMENT_FLOW.check(line.payment_status, Payment.REFUNDED)
-                line.payment_status = Payment.REFUNDED
-            fields.append("payment_status")
-            line.save(update_fields=fields)
+            _cancel_line(line)
+            line.save(update_fields=["fulfilment_status", "payment_status", "updated_at"])
         locked.status = Status.CANCELLED
         locked.save(update_fields=["status", "updated_at"])
     order.status = locked.status
