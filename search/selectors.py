@@ -6,6 +6,7 @@ page, the broader levels fill page 1 after it, so a query with relevant products
 never shows an empty page.
 """
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
@@ -141,15 +142,23 @@ class Level:
 
 
 def _widened(filters):
-    """`filters` with article types replaced by their sub-categories ("Sandals" →
-    "Sandal", which also holds sports sandals)."""
+    """`filters` with article types replaced by the sub-category holding most of each
+    ("Sandals" → "Sandal", which also holds sports sandals; not the two stray sandals
+    filed under "Shoes")."""
     if "article_type" not in filters:
         return filters
-    wanted = set(filters["article_type"])
-    subs = sorted({sub.name for gender in catalog.taxonomy_tree() for sub in gender.children
-                   if wanted & {node.name for node in sub.children}})
+    counts = Counter()
+    for gender in catalog.taxonomy_tree():
+        for sub in gender.children:
+            for node in sub.children:
+                if node.name in filters["article_type"]:
+                    counts[(node.name, sub.name)] += node.count
+    home = {}
+    for (article_type, sub), count in counts.most_common():
+        home.setdefault(article_type, sub)
     widened = {f: v for f, v in filters.items() if f != "article_type"}
-    return {**widened, "sub_category": tuple(subs)} if subs else widened
+    subs = tuple(sorted(set(home.values())))
+    return {**widened, "sub_category": subs} if subs else widened
 
 
 def _only(filters, fields):
@@ -221,9 +230,9 @@ class Narrowing:
         if self.understanding.boosts:
             queryset = queryset.alias(boost=_boost(self.understanding.boosts))
             ordering.append("-boost")
-        # Every meaningful word ranks, explained or not: "loafers" means casual or formal
-        # shoes, and the ones named loafers come first.
-        rank_words = self.understanding.terms
+        # "loafers" means casual or formal shoes, and the ones named loafers come first;
+        # "any word" matches rank by how many of the words they hold.
+        rank_words = self.understanding.ranking or self.level.any_words
         if rank_words:
             if connection.vendor == "postgresql":
                 queryset = queryset.alias(document=_document())

@@ -36,6 +36,7 @@ class Understanding:
     boosts: dict = field(default_factory=dict)  # Product field → values ranked first
     unexplained: tuple = ()  # words to find in the products' text
     terms: tuple = ()  # the words that are not filler
+    ranking: tuple = ()  # words the matches rank by: unexplained and everyday ones
     from_model: frozenset = frozenset()  # fields the categorizer filled in
     guesses: tuple = ()  # the categorizer's likeliest article types, however unsure
 
@@ -49,17 +50,21 @@ class Understanding:
         return bool(self.filters or self.boosts)
 
 
-def _merge(meanings):
-    """{field: values}, one entry per field (alternatives united) and one kind of
-    product: the most specific field named wins ("bag backpack" → Backpacks)."""
-    merged = {}
-    for meaning in meanings:
+def _read_phrases(found):
+    """({field: values} the phrases mean, alternatives united; the words the matches
+    rank by). One kind of product: the last one named is the product and earlier ones
+    describe it ("denim jacket" is a jacket; "denim" ranks). Words of everyday phrases
+    rank too ("loafers" first among casual and formal shoes)."""
+    kinds = [i for i, (_, meaning) in enumerate(found) if meaning.field in KIND_FIELDS]
+    merged, ranking = {}, []
+    for i, (words, meaning) in enumerate(found):
+        if meaning.everyday or i in kinds[:-1]:
+            ranking += words
+        if i in kinds[:-1]:
+            continue
         values = merged.setdefault(meaning.field, ())
         merged[meaning.field] = values + tuple(v for v in meaning.values if v not in values)
-    kinds = [f for f in KIND_FIELDS if f in merged]
-    for broader in kinds[1:]:
-        del merged[broader]
-    return merged
+    return merged, ranking
 
 
 def _read_with_model(text, meanings, ignored):
@@ -98,8 +103,9 @@ def understand(query, ignored=(), exact=False):
         if corrected and corrected != word:
             corrections.append((word, corrected))
         words.append(corrected or word)
-    meanings, rest = vocabulary.parse(words)
-    meant = {f: v for f, v in _merge(meanings).items() if f not in ignored}
+    found, rest = vocabulary.parse(words)
+    meanings, ranking = _read_phrases(found)
+    meant = {f: v for f, v in meanings.items() if f not in ignored}
     filters = {f: v for f, v in meant.items() if f in FILTER_FIELDS}
     boosts = {f: v for f, v in meant.items() if f not in FILTER_FIELDS}
     # A lone letter ("t" of "t shirt" aside, which a phrase takes) says nothing.
@@ -113,6 +119,7 @@ def understand(query, ignored=(), exact=False):
         boosts={**boosts, **model_boosts},
         unexplained=tuple(w for w in rest if len(w) > 1),
         terms=terms,
+        ranking=tuple(w for w in rest + ranking if len(w) > 1),
         from_model=frozenset(model_filters) | frozenset(model_boosts),
         guesses=guesses,
     )

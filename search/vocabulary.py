@@ -73,6 +73,9 @@ def part_forms(value):
 class Meaning:
     field: str  # a Product field, or FILLER
     values: tuple  # catalog values, alternatives
+    # A curated everyday word ("loafers", "sneakers"): the products it names also rank
+    # by the word itself, which a label's own name ("tshirts") would not change.
+    everyday: bool = False
 
 
 def read_curated(path=CURATED_FILE):
@@ -86,7 +89,7 @@ def read_curated(path=CURATED_FILE):
             if field != FILLER and field not in FIELDS:
                 raise ValueError(f"{path}: {row['phrase']!r} names unknown field {field!r}")
             values = tuple(v.strip() for v in (row["values"] or "").split("|") if v.strip())
-            curated[phrase] = Meaning(field, values)
+            curated[phrase] = Meaning(field, values, everyday=field != FILLER)
     return curated
 
 
@@ -112,7 +115,7 @@ class Vocabulary:
             # A curated value the catalog lacks (yet) is left out rather than matching nothing.
             values = tuple(v for v in meaning.values if v in present.get(meaning.field, ()))
             if values:
-                self.phrases[phrase] = Meaning(meaning.field, values)
+                self.phrases[phrase] = Meaning(meaning.field, values, everyday=True)
         self.words = {word for phrase in self.phrases for word in phrase.split()}
 
     def _add_label(self, form, field, value):
@@ -127,21 +130,21 @@ class Vocabulary:
             self.phrases[form] = Meaning(field, (value,))
 
     def parse(self, words):
-        """Split `words` into (Meanings found, the words no phrase explains), matching the
-        longest phrase first, left to right."""
-        meanings, rest, i = [], [], 0
+        """Split `words` into ([(phrase words, Meaning)] found, the words no phrase
+        explains), matching the longest phrase first, left to right; fillers are dropped."""
+        found, rest, i = [], [], 0
         while i < len(words):
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 meaning = self.phrases.get(" ".join(words[i:i + n]))
                 if meaning is not None:
                     if meaning.field != FILLER:
-                        meanings.append(meaning)
+                        found.append((tuple(words[i:i + n]), meaning))
                     i += n
                     break
             else:
                 rest.append(words[i])
                 i += 1
-        return meanings, rest
+        return found, rest
 
     def is_filler(self, word):
         meaning = self.phrases.get(word)

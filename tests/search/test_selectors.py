@@ -5,6 +5,7 @@ from main.models import Product
 from main.selectors import ProductFilter
 from search import selectors, understanding
 from search.understanding import understand
+from search.vocabulary import Meaning
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +156,12 @@ def test_the_stored_document_follows_renames_and_uses_the_gin_index(shop):
         cursor.execute("SET LOCAL enable_seqscan = off")
     plan = selectors.with_words(Product.objects.all(), ["plain"]).explain()
     assert "product_search_document_gin" in plan
+
+
+def test_the_last_kind_named_is_the_product_and_earlier_ones_describe_it(shop):
+    found = [(("denim",), Meaning("article_type", ("Jeans",), everyday=True)),
+             (("jacket",), Meaning("article_type", ("Jackets",))), (("men",), Meaning("gender", ("Men",)))]
+    assert understanding._read_phrases(found) == (
+        {"article_type": ("Jackets",), "gender": ("Men",)}, ["denim"])
+    assert understand("loafers").ranking == ("loafers",)
+    assert understand("tshirt").ranking == ()  # a label's own name adds nothing to rank by

@@ -32,12 +32,13 @@ def test_every_curated_phrase_names_labels_the_shipped_catalog_uses():
 
 def test_the_examples_shoppers_use_are_curated():
     curated = read_curated()
-    assert curated["sneakers"] == curated["trainers"] == Meaning("article_type", ("Casual Shoes", "Sports Shoes"))
-    assert curated["tee"] == Meaning("article_type", ("Tshirts",))
-    assert curated["ladies"] == Meaning("gender", ("Women",))
-    assert curated["kids"] == Meaning("gender", ("Boys", "Girls"))
-    assert curated["hoodie"] == Meaning("article_type", ("Sweatshirts",))
-    assert curated["pants"] == Meaning("article_type", ("Trousers", "Jeans", "Track Pants"))
+    assert curated["sneakers"] == curated["trainers"] == Meaning(
+        "article_type", ("Casual Shoes", "Sports Shoes"), everyday=True)
+    assert curated["tee"] == Meaning("article_type", ("Tshirts",), everyday=True)
+    assert curated["ladies"] == Meaning("gender", ("Women",), everyday=True)
+    assert curated["kids"] == Meaning("gender", ("Boys", "Girls"), everyday=True)
+    assert curated["hoodie"] == Meaning("article_type", ("Sweatshirts",), everyday=True)
+    assert curated["pants"] == Meaning("article_type", ("Trousers", "Jeans", "Track Pants"), everyday=True)
 
 
 def test_a_curated_file_naming_an_unknown_field_is_refused(tmp_path):
@@ -75,9 +76,10 @@ def vocabulary(**extra):
 
 
 def test_the_longest_phrase_wins_and_unexplained_words_are_kept():
-    meanings, rest = vocabulary().parse(words_of("nike navy blue t shirt for boys"))
-    assert meanings == [Meaning("base_colour", ("Navy Blue",)), Meaning("article_type", ("Tshirts",)),
-                        Meaning("gender", ("Boys",))]
+    found, rest = vocabulary().parse(words_of("nike navy blue t shirt for boys"))
+    assert found == [(("navy", "blue"), Meaning("base_colour", ("Navy Blue",))),
+                     (("t", "shirt"), Meaning("article_type", ("Tshirts",), everyday=True)),
+                     (("boys",), Meaning("gender", ("Boys",)))]
     assert rest == ["nike"]
 
 
@@ -90,7 +92,7 @@ def test_the_most_specific_field_names_a_label_unless_a_broader_one_shares_its_n
 
 def test_curated_values_the_catalog_lacks_are_left_out():
     words = vocabulary(article_type=["Casual Shoes"]).phrases
-    assert words["sneakers"] == Meaning("article_type", ("Casual Shoes",))
+    assert words["sneakers"] == Meaning("article_type", ("Casual Shoes",), everyday=True)
     assert "hoodie" not in words
 
 
@@ -98,4 +100,4 @@ def test_a_part_of_a_combined_label_never_hides_a_label_of_its_own():
     words = vocabulary(article_type=["Ties", "Ties and Cufflinks", "Perfume and Body Mist"]).phrases
     assert words["tie"] == words["ties"] == Meaning("article_type", ("Ties",))
     assert words["cufflink"] == Meaning("article_type", ("Ties and Cufflinks",))
-    assert words["perfume"] == Meaning("article_type", ("Perfume and Body Mist",))
+    assert words["body mist"] == Meaning("article_type", ("Perfume and Body Mist",))
