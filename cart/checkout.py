@@ -22,15 +22,17 @@ pending, which staff see and can cancel like any unpaid order.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.services import create_address, delete_address
-from cart.errors import CartError, OutOfStock, PaymentDeclined
+from cart.errors import CartError, OrderTooLarge, OutOfStock, PaymentDeclined
 from cart.models import Cart, CartItem, Order, OrderItem
 from cart.pipeline import restore_stock
+from cart.services import MAX_ORDER_TOTAL
 from main.locks import lock_products
 from main.models import Interaction, Product
 from main.services import record_interaction
@@ -95,6 +97,7 @@ def _reserve(cart, buyer, address, new_address, payment_method):
         items = _lock_cart_items(cart)
         products = lock_products(item.product_id for item in items)
         _refuse_unavailable(items, products)
+        _refuse_too_large(items, products)
         _take_stock(items, products)
         order = _create_order(buyer, address, payment_method, items, products)
         CartItem.objects.filter(cart=cart).delete()
@@ -164,6 +167,15 @@ def _refuse_unavailable(items, products):
     if problems:
         raise OutOfStock("We could not place your order. " + " ".join(problems)
                          + " Please update your cart.")
+
+
+def _refuse_too_large(items, products):
+    total = _order_total(items, products)
+    if total > MAX_ORDER_TOTAL:
+        raise OrderTooLarge(
+            f"This order would total {settings.CURRENCY_SYMBOL}{total:,.2f}; one order can total at most "
+            f"{settings.CURRENCY_SYMBOL}{MAX_ORDER_TOTAL:,.2f}. Please split it into smaller orders."
+        )
 
 
 def _order_total(items, products):

@@ -19,3 +19,7 @@ class PaymentDeclined(CartError):
 
 class OrderNotCancellable(CartError):
     pass
+
+
+class OrderTooLarge(CartError):
+    pass

@@ -5,6 +5,7 @@ Checkout is cart/checkout.py; the order status pipeline is cart/pipeline.py.
 Refusals are `cart.errors.CartError` (and subclasses), shown to the shopper as is.
 """
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
@@ -16,6 +17,12 @@ from main.models import Interaction
 from main.services import record_interaction
 
 MAX_LINE_QUANTITY = 99
+MAX_CART_LINES = 50
+# The largest order must fit Order.total (12 digits, 2 of them decimals): listing prices are
+# capped so that a full cart of the dearest products fits; checkout checks the total anyway
+# (prices listed before the cap, or changed by staff).
+MAX_ORDER_TOTAL = Decimal("9999999999.99")
+MAX_LISTING_PRICE = Decimal("2000000.00")
 
 
 def ensure_session_key(request):
@@ -72,6 +79,9 @@ def add_to_cart(cart, product, quantity=1, *, user=None, session_key=""):
         _check_available(product, in_cart + quantity, in_cart)
         if in_cart + quantity > MAX_LINE_QUANTITY:
             raise CartError(f"You can have at most {MAX_LINE_QUANTITY} of one product in your cart.")
+        if item is None and CartItem.objects.filter(cart=cart).count() >= MAX_CART_LINES:
+            raise CartError(f"A cart holds at most {MAX_CART_LINES} different products; "
+                            "check out or remove some first.")
         if item is None:
             item = CartItem.objects.create(cart=cart, product=product, quantity=quantity)
         else:

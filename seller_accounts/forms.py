@@ -7,8 +7,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 
 from cart.models import OrderItem
+from cart.services import MAX_LISTING_PRICE
 from fashionshop.forms import BootstrapMixin
 from main.images import clean_upload
 from main.models import Product
@@ -137,7 +139,9 @@ class ProductForm(BootstrapMixin, forms.ModelForm):
 
     def __init__(self, *args, datalists=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["price"].widget.attrs.update({"min": "0.01", "step": "0.01"})
+        # The price cap keeps the largest possible order within Order.total (cart.services).
+        self.fields["price"].validators.append(MaxValueValidator(MAX_LISTING_PRICE))
+        self.fields["price"].widget.attrs.update({"min": "0.01", "max": str(MAX_LISTING_PRICE), "step": "0.01"})
         self.fields["stock"].widget.attrs["min"] = "0"
         self.fields["year"].widget.attrs.update({"min": "1900", "max": "2100"})
         for field in TAXONOMY_FIELDS:
@@ -207,7 +211,8 @@ class StockForm(BootstrapMixin, forms.Form):
 
 
 class PriceForm(BootstrapMixin, forms.Form):
-    price = forms.DecimalField(min_value=Decimal("0.01"), max_digits=10, decimal_places=2, label="Price")
+    price = forms.DecimalField(min_value=Decimal("0.01"), max_value=MAX_LISTING_PRICE, max_digits=10,
+                               decimal_places=2, label="Price")
 
 
 class LineStatusForm(forms.Form):
