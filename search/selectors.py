@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
 
 from main import selectors as catalog
-from main.models import Product
+from main.models import FacetCount, Product
 from search import spelling
 from search.vocabulary import FIELDS, KIND_FIELDS, MAX_QUERY_WORDS, Vocabulary, read_curated, words_of
 
@@ -345,9 +345,12 @@ def suggestions(understanding):
     for level in _levels(understanding):
         narrowing = Narrowing(understanding, level)
         matches = narrowing.narrow(Product.objects.active().filter(level.q()))
+        # Facet values alone are summed from the maintained counts, not the products.
+        counted, count = ((matches, Count("id")) if narrowing.narrows
+                          else (FacetCount.objects.filter(level.q()), Sum("products")))
         categories = list(
-            matches.values_list("gender", "sub_category", "article_type")
-            .annotate(count=Count("id")).order_by("-count", "gender", "article_type")[:SUGGESTED_CATEGORIES])
+            counted.values_list("gender", "sub_category", "article_type")
+            .annotate(count=count).order_by("-count", "gender", "article_type")[:SUGGESTED_CATEGORIES])
         if categories:
             return Suggestions(categories, list(narrowing.order(matches)[:SUGGESTED_PRODUCTS]))
     return Suggestions([], [])
