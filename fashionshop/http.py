@@ -27,4 +27,12 @@ def client_address(request):
         value = request.META.get(header, "").strip()
         if value:
             return value
-    return "unknown"
+    return None  # e.g. force_login's bare request
+
+
+def login_username(request, credentials):
+    """The username django-axes records for a login attempt, cut to its column (255
+    characters). No real username is that long (150 at most), and PostgreSQL would refuse
+    to store a longer one, turning a guess into a 500."""
+    name = (credentials or {}).get("username") or request.POST.get("username") or ""
+    return name[:255]

@@ -127,6 +127,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "fashionshop.http.client_address"
+AXES_USERNAME_CALLABLE = "fashionshop.http.login_username"
 # Where the client address is read (first present wins): behind nginx (production) the
 # X-Real-IP it sets; without a proxy, a client-supplied header would let a guesser pick a
 # fresh address per attempt.

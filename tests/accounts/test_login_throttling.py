@@ -73,3 +73,13 @@ def test_staff_unlock_a_username_in_the_admin(client, limit):
     response = client.post(changelist, {"action": "delete_selected", "_selected_action": attempts, "post": "yes"})
     assert response.status_code == 302
     assert _signed_in(_attempt("accounts:login", user.username, PASSWORD))
+
+
+@pytest.mark.parametrize("login", LOGINS)
+def test_an_overlong_username_is_refused_not_a_500(login):
+    # The attempt is recorded under the first 255 characters (the column's size).
+    from axes.models import AccessAttempt
+
+    response = _attempt(login, "x" * 5000, "wrong")
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().username == "x" * 255
