@@ -4,18 +4,9 @@ them on workers: `celery -A fashionshop worker`."""
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fashionshop.settings")
 
 app = Celery("fashionshop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-
-@worker_process_init.connect
-def _own_the_worker_process(**kwargs):
-    """A worker process owns its torch threads, like a gunicorn worker (shop_ml.facade.use_torch_threads)."""
-    from shop_ml import facade  # imported here: Django's apps are ready only once the worker starts
-
-    facade.use_torch_threads()

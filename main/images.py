@@ -23,6 +23,12 @@ FULL_SIDE = 1200
 ANALYSIS_SIDE = 480
 THUMB_SIDE = 360
 JPEG_QUALITY = 85
+# A card shows its thumbnail at the thumbnail's own size, never stretched by the
+# browser. A photo smaller than the card's box is enlarged for it once, at most
+# 2x, with Lanczos: sharper than a browser's stretch, and not so far that the
+# 60x80 catalog photos turn to blur (docs/screenshots compare the options).
+CARD_BOX = (180, 240)
+MAX_UPSCALE = 2
 
 
 @dataclass
@@ -51,12 +57,31 @@ def _read_limited(upload, max_bytes):
     return data
 
 
+def _jpeg(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
 def _encode(image, side):
     copy = image.copy()
     copy.thumbnail((side, side), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    copy.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
-    return buffer.getvalue()
+    return _jpeg(copy)
+
+
+def card_upscale(size):
+    """How much a photo of `size` is enlarged for its card thumbnail (1 = not at all)."""
+    width, height = size
+    return max(1.0, min(CARD_BOX[0] / width, CARD_BOX[1] / height, MAX_UPSCALE))
+
+
+def card_thumbnail(image):
+    """JPEG bytes of the card thumbnail of an RGB image."""
+    scale = card_upscale(image.size)
+    if scale == 1.0:
+        return _encode(image, THUMB_SIDE)
+    size = (round(image.width * scale), round(image.height * scale))
+    return _jpeg(image.resize(size, Image.Resampling.LANCZOS))
 
 
 def _refuse_too_many_pixels(image, max_pixels, max_decoded_pixels):
@@ -119,5 +144,5 @@ def clean_upload(upload):
     return CleanImage(
         image=image,
         full=ContentFile(_encode(image, FULL_SIDE), name=f"{stem}.jpg"),
-        thumbnail=ContentFile(_encode(image, THUMB_SIDE), name=f"{stem}.jpg"),
+        thumbnail=ContentFile(card_thumbnail(image), name=f"{stem}.jpg"),
     )

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from main.images import card_thumbnail, card_upscale
 from main.models import CatalogImport, Product
 from main.services import recount_facets
 from ml.styles_csv import RowError, read_styles
@@ -27,6 +28,7 @@ from seller_accounts.models import Seller
 
 BATCH_SIZE = 2000
 CATALOG_PHOTO_DIR = "products/catalog"
+CATALOG_THUMB_DIR = "products/thumbs/catalog"
 
 # The demo marketplace: who sells what. Chosen by master category so each
 # store looks like a real shop rather than a random slice of the catalog.
@@ -192,6 +194,29 @@ def _best_photo(sku, images_dirs, media_root, current):
     return None, False, problems
 
 
+def _card_thumbnail(sku, photo_name, media_root, current, remake):
+    """Storage name of a catalog photo's card thumbnail, made once.
+
+    A photo at least the card's size is its own thumbnail; a smaller one (the
+    60x80 photos) gets an enlarged copy, made when the photo changes
+    (`remake`) or the copy is missing.
+    """
+    source = Path(media_root) / photo_name
+    with Image.open(source) as image:
+        if card_upscale(image.size) == 1.0:
+            return photo_name
+        name = f"{CATALOG_THUMB_DIR}/{sku}.jpg"
+        target = Path(media_root) / name
+        if name == current and target.exists() and not remake:
+            return name
+        data = card_thumbnail(image.convert("RGB"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return name
+
+
 def _catalog_values(row):
     values = {target: row[source] for source, target in FIELD_MAP.items()}
     values["name"] = values["name"][:255] or f"{row['baseColour']} {row['articleType']}".strip()
@@ -262,11 +287,14 @@ def _import_batch(batch, stores, images_dirs, media_root, report):
         sku = row["id"]
         values = _catalog_values(row)
         product = existing.get(sku)
-        photo = None
+        photo = thumbnail = None
         current = product.image.name if product is not None else ""
         if images_dirs and (not current or is_catalog_photo(current)):
             photo, changed_photo, problems = _best_photo(sku, images_dirs, media_root, current)
             report.errors.extend(RowError(line, f"id {sku}: {problem}") for problem in problems)
+            if photo:
+                thumbnail = _card_thumbnail(sku, photo, media_root,
+                                            product.thumbnail.name if product else "", changed_photo)
             if not changed_photo:
                 photo = None
             if not photo and not current and not problems:
@@ -278,7 +306,7 @@ def _import_batch(batch, stores, images_dirs, media_root, report):
                 stock=demo_stock(sku), **values,
             )
             if photo:
-                product.image = product.thumbnail = photo
+                product.image, product.thumbnail = photo, thumbnail
                 report.photos_attached += 1
             to_create.append(product)
             continue
@@ -286,9 +314,12 @@ def _import_batch(batch, stores, images_dirs, media_root, report):
         for name in changed:
             setattr(product, name, values[name])
         if photo:
-            product.image = product.thumbnail = photo
-            changed += ["image", "thumbnail"]
+            product.image = photo
+            changed.append("image")
             report.photos_attached += 1
+        if thumbnail and thumbnail != product.thumbnail.name:
+            product.thumbnail = thumbnail
+            changed.append("thumbnail")
         if changed:
             product.updated_at = now
             to_update.append(product)

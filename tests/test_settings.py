@@ -99,5 +99,5 @@ def test_every_setting_the_code_reads_is_declared_and_every_variable_documented(
     variables = set(re.findall(r'config\(\s*"([A-Z][A-Z0-9_]+)"',
                                (ROOT / "fashionshop" / "settings.py").read_text(encoding="utf-8")))
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert {"IMAGE_COLOUR_WEIGHT", "IMAGE_TORCH_THREADS", "MODELS_DIR"} <= variables
+    assert {"IMAGE_COLOUR_WEIGHT", "IMAGE_THREADS", "MODELS_DIR"} <= variables
     assert [name for name in sorted(variables) if f"`{name}`" not in readme] == []

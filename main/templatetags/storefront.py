@@ -12,9 +12,6 @@ from django.utils.safestring import mark_safe
 
 register = template.Library()
 
-# The catalog photos are 3:4; width and height reserve that box before the photo loads.
-CARD_SIZE = (180, 240)
-FULL_SIZE = (600, 800)
 # A card's key names everything it shows that can change (updated_at moves with every
 # edit through main.services; stock also moves at checkout), so a stale card is never
 # served: a new price is a new key on every worker at once.
@@ -37,14 +34,7 @@ def product_photo(product, full=False):
     """The product's photo (the thumbnail in listings), or a placeholder if it has none."""
     first, second = (product.image, product.thumbnail) if full else (product.thumbnail, product.image)
     photo = first or second
-    width, height = FULL_SIZE if full else CARD_SIZE
-    return {
-        "product": product,
-        "url": photo.url if photo else "",
-        "width": width,
-        "height": height,
-        "full": full,
-    }
+    return {"product": product, "url": photo.url if photo else "", "full": full}
 
 
 @once

@@ -22,15 +22,23 @@ def split_of(product_id):
     return "val" if bucket(product_id) >= 100 - VAL_PERCENT else "train"
 
 
-def photo_rows(csv_path, image_dir):
-    """Rows of styles.csv that have a photo, each with an added `path`, sorted by id."""
-    image_dir = Path(image_dir)
+def photo_rows(csv_path, image_dirs):
+    """Rows of styles.csv that have a photo, sorted by id.
+
+    `image_dirs` lists the photo folders best first (the 180x240 photos, then
+    the 60x80 ones). Each row gets `photos`: its existing photo paths in that
+    order, and `path`: the best of them.
+    """
+    if isinstance(image_dirs, (str, Path)):
+        image_dirs = [image_dirs]
+    image_dirs = [Path(d) for d in image_dirs]
     rows, _ = load_rows(csv_path)
     out = []
     for row in rows:
-        path = image_dir / f"{row['id']}.jpg"
-        if path.is_file():
-            out.append({**row, "path": str(path)})
+        photos = [str(d / f"{row['id']}.jpg") for d in image_dirs]
+        photos = [p for p in photos if Path(p).is_file()]
+        if photos:
+            out.append({**row, "photos": photos, "path": photos[0]})
     out.sort(key=lambda r: int(r["id"]))
     return out
 

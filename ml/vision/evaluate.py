@@ -1,43 +1,211 @@
-"""Offline metrics for photo search: precision@k of shared attributes.
+"""Offline metrics for photo search on the validation split, per photo size.
 
-Queries are validation photos, the catalog is the training photos: the same
-shape as the held-out evaluation (unseen photos searched against the shipped
-catalog), measured on data we are allowed to tune on.
+Queries are validation products' photos, galleries are the training
+products' photos: the shape of the held-out evaluation (unseen photos
+searched against the shipped catalog), measured on data we may tune on.
+
+The catalog mixes 180x240 and 60x80 photos, so `resolution_report` measures
+every (query size, gallery) pair: the shipped catalog shape (each product's
+best photo), a 180x240-only and a 60x80-only gallery. If embeddings were
+driven by resolution, a query would prefer neighbours of its own size; the
+report also gives the share of 180x240 photos among each query size's
+neighbours next to that share in the gallery.
 """
+import logging
+from pathlib import Path
+
 import numpy as np
 
+from .colour import DIM as COLOUR_DIM
+from .colour import colour_histograms
+from .preprocess import ImageError
 
-def topk_neighbours(queries, catalog, k, exclude_self=False):
-    """Indices (n_queries, k) of the most cosine-similar catalog rows (exact)."""
-    sims = queries @ catalog.T
-    if exclude_self:
-        np.fill_diagonal(sims, -np.inf)
+log = logging.getLogger("ml")
+
+# Colour-descriptor weights tried; the chosen one is the best type+colour
+# precision whose article-type precision stays within TOLERANCE of the best.
+COLOUR_WEIGHTS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+TOLERANCE = 0.005
+LABELS = {
+    "articleType": lambda r: r["articleType"],
+    "articleType+baseColour": lambda r: f"{r['articleType']}|{r.get('baseColour') or ''}",
+    "gender": lambda r: r["gender"],
+}
+
+
+def topk_neighbours(queries, catalog, k, chunk=1024):
+    """Indices (n_queries, k) of the most similar catalog rows (exact inner product)."""
     k = min(k, catalog.shape[0])
-    part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    order = np.take_along_axis(sims, part, axis=1).argsort(axis=1)[:, ::-1]
-    return np.take_along_axis(part, order, axis=1)
+    out = []
+    for start in range(0, len(queries), chunk):
+        sims = queries[start:start + chunk] @ catalog.T
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(sims, part, axis=1).argsort(axis=1)[:, ::-1]
+        out.append(np.take_along_axis(part, order, axis=1))
+    return np.concatenate(out) if out else np.zeros((0, k), dtype=np.int64)
 
 
 def precision_at_k(neighbours, query_labels, catalog_labels):
     """Mean fraction of each query's neighbours with the query's label."""
     catalog_labels = np.asarray(catalog_labels, dtype=object)
     query_labels = np.asarray(query_labels, dtype=object)
-    hits = catalog_labels[neighbours] == query_labels[:, None]
-    return float(hits.mean())
+    return float((catalog_labels[neighbours] == query_labels[:, None]).mean())
 
 
-def search_metrics(query_vectors, query_rows, catalog_vectors, catalog_rows, k=10):
-    """precision@k for same articleType, articleType+baseColour and gender."""
-    nn_idx = topk_neighbours(query_vectors, catalog_vectors, k)
+def with_colour(features, hists, weight):
+    """The served embedding: unit features, plus the colour histogram at `weight`."""
+    if weight <= 0:
+        return features
+    return np.concatenate([features, weight * hists], axis=1) / np.sqrt(1 + weight ** 2)
 
-    def labels(rows, fn):
-        return [fn(r) for r in rows]
 
-    keys = {
-        "articleType": lambda r: r["articleType"],
-        "articleType+baseColour": lambda r: f"{r['articleType']}|{r.get('baseColour') or ''}",
-        "gender": lambda r: r["gender"],
-    }
-    return {f"p@{k} {name}": round(precision_at_k(nn_idx, labels(query_rows, fn),
-                                                  labels(catalog_rows, fn)), 4)
-            for name, fn in keys.items()}
+def embed_photos(encoder, paths, batch_size=128, progress=True, desc="embedding"):
+    """Unit features, colour histograms and logits (or None) of readable photos, and their indices."""
+    from tqdm import tqdm
+
+    feats, hists, logits, kept = [], [], [], []
+    for start in tqdm(range(0, len(paths), batch_size), desc=desc, disable=not progress,
+                      mininterval=10):
+        images = []
+        for i, path in enumerate(paths[start:start + batch_size], start):
+            try:
+                images.append(encoder.load_uint8([path])[0])
+                kept.append(i)
+            except ImageError as exc:
+                log.warning("not evaluated: %s: %s", path, exc)
+        if not images:
+            continue
+        batch = np.stack(images)
+        out = encoder.run(batch)
+        f = out["features"]
+        feats.append(f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12))
+        hists.append(colour_histograms(batch))
+        if "logits" in out:
+            logits.append(out["logits"])
+    if not feats:
+        return (np.zeros((0, encoder.feature_dim), np.float32),
+                np.zeros((0, COLOUR_DIM), np.float32), None, kept)
+    return (np.concatenate(feats).astype(np.float32), np.concatenate(hists),
+            np.concatenate(logits) if logits else None, kept)
+
+
+class _Photos:
+    """Embedded photos of one size for a list of rows (features, colour, logits, rows)."""
+
+    def __init__(self, encoder, rows, pick, progress, desc):
+        chosen = [(r, pick(r)) for r in rows]
+        chosen = [(r, p) for r, p in chosen if p]
+        self.feats, self.hists, self.logits, kept = embed_photos(
+            encoder, [p for _, p in chosen], progress=progress, desc=desc)
+        self.rows = [chosen[i][0] for i in kept]
+        self.paths = [chosen[i][1] for i in kept]
+
+    def vectors(self, weight):
+        return with_colour(self.feats, self.hists, weight)
+
+
+def _search(queries, gallery, weight, k):
+    neighbours = topk_neighbours(queries.vectors(weight), gallery.vectors(weight), k)
+    out = {f"p@{k} {name}": round(precision_at_k(neighbours, [fn(r) for r in queries.rows],
+                                                 [fn(r) for r in gallery.rows]), 4)
+           for name, fn in LABELS.items()}
+    return out, neighbours
+
+
+def resolution_report(encoder, train_rows, val_rows, k=10, progress=True):
+    """Validation precision@k per query size x gallery, colour-weight sweep, classifier accuracy.
+
+    Rows come from `data.photo_rows` with the 180x240 folder first: a photo
+    is "180x240" when it is in the folder of the large photos (the first
+    folder), "60x80" otherwise.
+    """
+    large_dir = _large_folder(train_rows + val_rows)
+
+    def large(r):
+        return next((p for p in r["photos"] if Path(p).parent == large_dir), None)
+
+    def small(r):
+        return next((p for p in r["photos"] if Path(p).parent != large_dir), None)
+
+    queries = {"180x240": _Photos(encoder, val_rows, large, progress, "val 180x240"),
+               "60x80": _Photos(encoder, val_rows, small, progress, "val 60x80")}
+    queries = {size: q for size, q in queries.items() if q.rows}
+    large_gallery = _Photos(encoder, train_rows, large, progress, "train 180x240")
+    small_gallery = _Photos(encoder, train_rows, small, progress, "train 60x80")
+    best = _merge_best(large_gallery, small_gallery)
+    galleries = {name: g for name, g in (("catalog (best photo each)", best),
+                                         ("180x240 only", large_gallery),
+                                         ("60x80 only", small_gallery)) if g.rows}
+
+    sweep = []
+    for weight in COLOUR_WEIGHTS:
+        row = {"colour_weight": weight}
+        for size, q in queries.items():
+            metrics, _ = _search(q, best, weight, k)
+            row.update({f"{size} {name}": value for name, value in metrics.items()})
+        sweep.append(row)
+
+    def mean_of(row, name):
+        return np.mean([row[f"{size} p@{k} {name}"] for size in queries])
+
+    best_type = max(mean_of(r, "articleType") for r in sweep)
+    chosen = max((r for r in sweep if mean_of(r, "articleType") >= best_type - TOLERANCE),
+                 key=lambda r: mean_of(r, "articleType+baseColour"))["colour_weight"]
+
+    table = []
+    large_paths = set(large_gallery.paths)
+    for size, q in queries.items():
+        for gallery_name, gallery in galleries.items():
+            metrics, neighbours = _search(q, gallery, chosen, k)
+            entry = {"queries": size, "gallery": gallery_name, "n_queries": len(q.rows),
+                     "n_gallery": len(gallery.rows), **metrics}
+            if gallery is best:
+                is_large = np.array([p in large_paths for p in best.paths])
+                entry["180x240 share of neighbours"] = round(float(is_large[neighbours].mean()), 4)
+                entry["180x240 share of gallery"] = round(float(is_large.mean()), 4)
+            table.append(entry)
+
+    classifier = {}
+    classes = getattr(encoder, "classes", [])
+    for size, q in queries.items():
+        if q.logits is None or not classes:
+            continue
+        index = {c: i for i, c in enumerate(classes)}
+        known = [i for i, r in enumerate(q.rows) if r["articleType"] in index]
+        truth = np.array([index[q.rows[i]["articleType"]] for i in known])
+        top3 = np.argsort(-q.logits[known], axis=1)[:, :3]
+        classifier[size] = {"accuracy": round(float((top3[:, 0] == truth).mean()), 4),
+                            "top3_accuracy": round(float((top3 == truth[:, None]).any(axis=1).mean()), 4),
+                            "n": len(known)}
+
+    summary = {"colour_weight": chosen}
+    for entry in table:
+        if entry["gallery"] == "catalog (best photo each)":
+            for name in LABELS:
+                summary[f"val {entry['queries']} queries p@{k} {name}"] = entry[f"p@{k} {name}"]
+    for size, values in classifier.items():
+        summary[f"val {size} accuracy"] = values["accuracy"]
+        summary[f"val {size} top3_accuracy"] = values["top3_accuracy"]
+    return {"summary": summary, "table": table, "colour_sweep": sweep, "classifier": classifier,
+            "encoder": encoder.name}
+
+
+def _large_folder(rows):
+    """The folder of the 180x240 photos: the first folder of any row with two photos."""
+    for r in rows:
+        if len(r["photos"]) > 1:
+            return Path(r["photos"][0]).parent
+    return Path(rows[0]["photos"][0]).parent if rows else None
+
+
+def _merge_best(large, small):
+    """The shipped catalog's shape: each product's 180x240 photo if it has one, else its 60x80."""
+    merged = _Photos.__new__(_Photos)
+    has_large = {r["id"] for r in large.rows}
+    keep_small = [i for i, r in enumerate(small.rows) if r["id"] not in has_large]
+    merged.feats = np.concatenate([large.feats, small.feats[keep_small]])
+    merged.hists = np.concatenate([large.hists, small.hists[keep_small]])
+    merged.logits = None
+    merged.rows = large.rows + [small.rows[i] for i in keep_small]
+    merged.paths = large.paths + [small.paths[i] for i in keep_small]
+    return merged

@@ -25,18 +25,15 @@ META = "meta.json"
 
 
 def encoder_fingerprint(encoder):
-    """Changes whenever the embedding would change (network, weights, colour weight)."""
+    """Changes whenever the embedding would change (graph and weights, preprocessing, colour weight)."""
     description = encoder.describe()
     weights = Path(description.get("weights") or "")
     if weights.is_file():
-        stat = weights.stat()
-        description["weights_stat"] = [stat.st_size, int(stat.st_mtime)]
-    if description.get("weights") == "random":
-        # Random networks differ per process seed; fingerprint their parameters.
         digest = hashlib.sha1()
-        for tensor in encoder.network.state_dict().values():
-            digest.update(tensor.detach().float().numpy().tobytes())
-        description["weights_digest"] = digest.hexdigest()
+        with open(weights, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        description["weights"] = digest.hexdigest()
     return hashlib.sha1(json.dumps(description, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -115,8 +112,7 @@ def extract(items, encoder, work_dir, batch_size=64, progress=True, stop_after=N
                 log.warning("image of %s not embedded: %s", sku, exc)
                 failed.append(sku)
         if tensors:
-            import torch
-            vectors = encoder.embed_uint8(torch.stack(tensors))
+            vectors = encoder.embed_uint8(np.stack(tensors))
         else:
             vectors = np.zeros((0, encoder.dim), dtype=np.float32)
         number += 1

@@ -4,7 +4,7 @@ The `image-embeddings` artifact (in MODELS_DIR, through ml/artifacts.py)
 holds everything a query needs, so the query side always uses the very
 encoder that embedded the catalog:
 
-    encoder.pth        the encoder checkpoint used (absent for the ImageNet Lite0)
+    encoder.onnx       the exported encoder used (ONNX Runtime runs it; no torch)
     embeddings.npy     float32 (n, dim), unit rows, keyed by
     skus.json          product skus, in the same order
     index/             the usearch HNSW graph, for catalogs above ann.EXACT_MAX
@@ -25,13 +25,13 @@ from ml.ann import EXACT_MAX, VectorIndex
 from ml.artifacts import (ArtifactError, current_folder, library_versions, load_card, save_version,
                           write_atomic)
 
-from .encoders import WeightsUnavailable, load_checkpoint, load_encoder
 from .extract import encoder_fingerprint, extract
+from .runtime import EncoderUnavailable, OnnxEncoder
 
 log = logging.getLogger("ml")
 
 ARTIFACT = "image-embeddings"
-ENCODER_FILE = "encoder.pth"
+ENCODER_FILE = "encoder.onnx"
 EMBEDDINGS_FILE = "embeddings.npy"
 SKUS_FILE = "skus.json"
 INDEX_DIR = "index"
@@ -43,11 +43,11 @@ ADDED_DIR = "added"
 DEFAULT_COLOUR_WEIGHT = 0.4
 
 
-def build(models_dir, items, encoder, checkpoint=None, backend="auto", batch_size=64,
+def build(models_dir, items, encoder, backend="auto", batch_size=64,
           progress=True, extra_card=None, stop_after=None):
     """Embed `items` [(sku, image)] (resumably) and save a new `image-embeddings` version.
 
-    `checkpoint` is the encoder's weights file, copied into the artifact.
+    `encoder` is an OnnxEncoder; its .onnx file is copied into the artifact.
     Partial work lives in MODELS_DIR/image-embeddings/.work-<fingerprint>/ and
     is removed once the version is saved. Returns the version folder, or
     None if `stop_after` interrupted the run.
@@ -67,8 +67,7 @@ def build(models_dir, items, encoder, checkpoint=None, backend="auto", batch_siz
     def write(folder):
         np.save(folder / EMBEDDINGS_FILE, vectors.astype(np.float32))
         (folder / SKUS_FILE).write_text(json.dumps(skus), encoding="utf-8")
-        if checkpoint:
-            shutil.copyfile(checkpoint, folder / ENCODER_FILE)
+        shutil.copyfile(encoder.path, folder / ENCODER_FILE)
         if backend == "hnsw":
             VectorIndex.build(skus, vectors, backend="hnsw").save(folder / INDEX_DIR)
 
@@ -77,11 +76,10 @@ def build(models_dir, items, encoder, checkpoint=None, backend="auto", batch_siz
         "count": len(skus),
         "failed": failed[:200],
         "failed_count": len(failed),
-        "encoder": {**encoder.describe(), "kind": encoder.name,
-                    "checkpoint": ENCODER_FILE if checkpoint else None,
+        "encoder": {**encoder.describe(), "kind": encoder.name, "file": ENCODER_FILE,
                     "fingerprint": fingerprint},
         "backend": backend,
-        "versions": library_versions("torch", "torchvision", "timm", "usearch", "numpy"),
+        "versions": library_versions("onnxruntime", "usearch", "numpy"),
         **(extra_card or {}),
     }
     folder = save_version(models_dir, ARTIFACT, card, write)
@@ -99,19 +97,17 @@ class ImageSearch:
         self.folder = Path(folder) if folder else None
 
     @classmethod
-    def load(cls, models_dir, fast=True):
+    def load(cls, models_dir, threads=1):
         """The served version; ArtifactError if it is missing or corrupt."""
         folder = current_folder(models_dir, ARTIFACT)
         card = load_card(folder)
         try:
             info = card["encoder"]
-            colour_weight = float(info.get("colour_weight", 0.0))
-            if info.get("checkpoint"):
-                encoder = load_checkpoint(folder / info["checkpoint"], colour_weight=colour_weight,
-                                          fast=fast)
-            else:
-                encoder = load_encoder(info["kind"], colour_weight=colour_weight, fast=fast)
-        except (KeyError, TypeError, ValueError, WeightsUnavailable) as exc:
+            if info.get("file") != ENCODER_FILE:
+                raise ValueError("built before the encoder was served with ONNX Runtime: rebuild it")
+            encoder = OnnxEncoder(folder / ENCODER_FILE, colour_weight=float(info["colour_weight"]),
+                                  threads=threads)
+        except (KeyError, TypeError, ValueError, EncoderUnavailable) as exc:
             raise ArtifactError(f"{ARTIFACT}: cannot load its encoder: {exc}") from exc
         try:
             if card.get("backend") == "hnsw":

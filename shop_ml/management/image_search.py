@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from ml.artifacts import ArtifactError, library_versions, load_card, save_version
+from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
 from shop_ml import facade
 from shop_ml.management import say
 
@@ -22,18 +22,9 @@ log = logging.getLogger("ml")
 REPORT = Path("reports") / "images.json"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STYLES = REPO_ROOT / "data" / "styles.csv"
-DEFAULT_IMAGES = REPO_ROOT / "data" / "images"
+# Best first: the 180x240 photos, then the 60x80 ones (as `make setup` imports them).
+DEFAULT_IMAGES = (REPO_ROOT / "data" / "images", REPO_ROOT / "data" / "images_small")
 
-
-
-def load_build_encoder():
-    """(encoder, checkpoint path or None) used to embed the catalog."""
-    from ml.vision.encoders import load_checkpoint, load_encoder
-
-    checkpoint = facade.encoder_checkpoint()
-    if checkpoint is not None:
-        return load_checkpoint(checkpoint, colour_weight=facade.colour_weight()), checkpoint
-    return load_encoder("lite0", colour_weight=facade.colour_weight()), None
 
 
 def _product_photo(product):
@@ -61,36 +52,59 @@ def catalog_items():
     items = [(p.sku, _product_photo(p)) for p in products.iterator(chunk_size=2000)]
     if items or Product.objects.exists():
         return items, "Product table (products with a photo)"
-    photos = sorted(DEFAULT_IMAGES.glob("*.jpg"), key=lambda p: p.stem)
-    return [(p.stem, str(p)) for p in photos], f"{DEFAULT_IMAGES} (no products in the database)"
+    best = {}
+    for folder in reversed(DEFAULT_IMAGES):     # a better folder's photo overwrites
+        best.update((p.stem, str(p)) for p in folder.glob("*.jpg"))
+    return (sorted(best.items()),
+            f"{', '.join(str(d) for d in DEFAULT_IMAGES)} (no products in the database)")
 
 
 def build_index(stdout=None, progress=True, batch_size=64, **options):
     """train_models step "image-embeddings": embed every product photo, then index them.
 
     Resumable: an interrupted run keeps its finished chunks and the next run
-    embeds only what is left.
+    embeds only what is left. Embedding runs on ONNX Runtime (no torch).
     """
-    import torch
-
     from ml.vision import search as image_search
+    from ml.vision.runtime import OnnxEncoder
 
     items, source = catalog_items()
     if not items:
         say(stdout, "image-embeddings: no product photos, nothing to index")
         return None
-    # One thread: on shared cores two OpenMP threads were 4x slower (bench/vision.py).
-    torch.set_num_threads(int(options.get("threads") or 1))
-    encoder, checkpoint = load_build_encoder()
-    folder = image_search.build(facade.models_dir(), items, encoder, checkpoint=checkpoint,
-                                progress=progress, batch_size=batch_size,
-                                extra_card={"data": source})
+    path = facade.encoder_file()
+    if path is None:
+        say(stdout, "image-embeddings: no image encoder (data/weights/*.onnx), nothing to index")
+        return None
+    encoder = OnnxEncoder(path, colour_weight=facade.colour_weight(),
+                          threads=options.get("threads") or 1)
+    folder = image_search.build(facade.models_dir(), items, encoder, progress=progress,
+                                batch_size=batch_size, extra_card={"data": source})
     facade.reload()
     card = load_card(folder)
     say(stdout, f"image-embeddings: {card['count']} photos embedded with {encoder.name} "
-                 f"(colour weight {encoder.colour_weight}), {card['failed_count']} unreadable, "
-                 f"{card['backend']} index -> {folder}")
+                f"(colour weight {encoder.colour_weight}), {card['failed_count']} unreadable, "
+                f"{card['backend']} index -> {folder}")
     return folder
+
+
+def is_stale():
+    """Whether the served image index misses photos or was built by an older encoder format.
+
+    `train_models --if-missing` rebuilds a stale index, so an existing install
+    picks up newly imported photos (and the ONNX encoder) on its next `make run`.
+    """
+    from main.models import Product
+    from ml.vision.search import ARTIFACT, ENCODER_FILE
+
+    try:
+        card = load_card(current_folder(facade.models_dir(), ARTIFACT))
+    except ArtifactError:
+        return True
+    if (card.get("encoder") or {}).get("file") != ENCODER_FILE:
+        return True
+    with_photo = Product.objects.exclude(image="").count()
+    return with_photo > card.get("count", 0) + card.get("failed_count", 0)
 
 
 def ensure_index(stdout=None, progress=True):
@@ -105,9 +119,10 @@ def ensure_index(stdout=None, progress=True):
     return ImageSearch.load(facade.models_dir())
 
 
-def train_encoder(stdout=None, styles=None, images=None, epochs=5, progress=True,
+def train_encoder(stdout=None, styles=None, images=None, epochs=2, progress=True,
                   network_factory=None, **options):
-    """Fine-tune Lite0 on article types (train split) and save it as `image-encoder`."""
+    """Fine-tune Lite0 on article types (train split) and save it as `image-encoder`:
+    the torch checkpoint (for further training) and its ONNX export (what is served)."""
     from ml.vision.data import photo_rows
     from ml.vision.train import train
 
@@ -117,15 +132,19 @@ def train_encoder(stdout=None, styles=None, images=None, epochs=5, progress=True
         return None
     work = Path(tempfile.mkdtemp(prefix="image-encoder-"))
     try:
-        checkpoint = work / facade.ENCODER_FILE
+        checkpoint = work / "encoder.pth"
         command = f"python manage.py train_image_model --epochs {epochs}"
         card = train(rows, checkpoint, epochs=epochs, progress=progress,
                      network_factory=network_factory, command=command,
                      **{k: v for k, v in options.items()
                         if k in ("batch_size", "lr", "threads", "train_from_block")})
+
+        def write(folder):
+            shutil.copyfile(checkpoint, folder / checkpoint.name)
+            shutil.copyfile(checkpoint.with_suffix(".onnx"), folder / facade.ENCODER_FILE)
         folder = save_version(facade.models_dir(), facade.ENCODER_ARTIFACT,
                               {k: v for k, v in card.items() if k not in ("name", "created_at")},
-                              lambda f: shutil.copyfile(checkpoint, f / facade.ENCODER_FILE))
+                              write)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     say(stdout, f"image-encoder: {json.dumps(card['metrics'])} -> {folder}")
@@ -133,6 +152,7 @@ def train_encoder(stdout=None, styles=None, images=None, epochs=5, progress=True
 
 
 STEPS = {"image-embeddings": build_index}
+STALE = {"image-embeddings": is_stale}
 
 
 def evaluate(stdout=None, k=10, limit=None, **options):
@@ -143,14 +163,11 @@ def evaluate(stdout=None, k=10, limit=None, **options):
     with every validation product excluded, i.e. unseen photos against the
     rest of the catalog. Written to MODELS_DIR/reports/images.json.
     """
-    import torch
-
     from main.models import Product
     from ml.vision.data import split_of
     from ml.vision.preprocess import ImageError
     from ml.vision.search import ImageSearch
 
-    torch.set_num_threads(1)   # one photo per query: one thread is fastest on shared cores
     search = ImageSearch.load(facade.models_dir())
     fields = ("sku", "article_type", "base_colour", "gender")
     attributes = {row["sku"]: row for row in Product.objects.values(*fields).iterator()}
@@ -193,7 +210,7 @@ def evaluate(stdout=None, k=10, limit=None, **options):
               "split": "validation skus (sha1 bucket, ml/vision/data.py) as queries; the rest of "
                        "the served index as the catalog",
               "queries": queries, "catalog": len(indexed) - len(held_set), "labels": source,
-              "metrics": metrics, "versions": library_versions("torch", "timm", "usearch")}
+              "metrics": metrics, "versions": library_versions("onnxruntime", "usearch")}
     path = facade.models_dir() / REPORT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
@@ -203,4 +220,8 @@ def evaluate(stdout=None, k=10, limit=None, **options):
 
 
 def search_photo(sku):
-    return DEFAULT_IMAGES / f"{sku}.jpg"
+    """The shipped photo of `sku`: the best one there is."""
+    for folder in DEFAULT_IMAGES:
+        if (folder / f"{sku}.jpg").is_file():
+            return folder / f"{sku}.jpg"
+    return DEFAULT_IMAGES[-1] / f"{sku}.jpg"

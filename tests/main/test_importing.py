@@ -154,7 +154,15 @@ def test_each_product_gets_its_best_photo_and_those_without_any_are_listed(tmp_p
                       "3": ""}
     assert read_pixel(settings.MEDIA_ROOT / photos["1"]) == (180, 240)
     assert read_pixel(settings.MEDIA_ROOT / photos["2"]) == (60, 80)
-    assert Product.objects.get(sku="2").thumbnail.name == photos["2"]
+    # Cards show thumbnails at their own size: a small photo gets a copy enlarged 2x, made once.
+    thumbnails = dict(Product.objects.values_list("sku", "thumbnail"))
+    assert thumbnails["1"] == photos["1"]
+    assert thumbnails["2"] == "products/thumbs/catalog/2.jpg"
+    assert read_pixel(settings.MEDIA_ROOT / thumbnails["2"]) == (120, 160)
+    made = (settings.MEDIA_ROOT / thumbnails["2"]).stat().st_mtime_ns
+    again = import_catalog(csv_path, [large, small], force=True)
+    assert (again.updated, again.unchanged) == (0, 3)
+    assert (settings.MEDIA_ROOT / thumbnails["2"]).stat().st_mtime_ns == made
 
 
 @pytest.mark.django_db
@@ -176,6 +184,7 @@ def test_an_existing_install_picks_up_new_and_better_photos_without_a_wipe(tmp_p
     assert product.image.name == "products/catalog/1.jpg"
     assert read_pixel(settings.MEDIA_ROOT / product.image.name) == (180, 240)
     assert product.updated_at > before      # cached cards of it are refreshed
+    assert product.thumbnail.name == product.image.name
     assert Product.objects.get(sku="2").image.name == "products/catalog/images_small/2.jpg"
 
     again = import_catalog(csv_path, [large, small], force=True)

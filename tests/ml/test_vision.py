@@ -1,7 +1,7 @@
 """Image encoders, preprocessing, extraction and the photo-search artifact.
 
-Only tiny random-weight networks and synthetic images: no network, no
-shipped checkpoint, no trained artifacts.
+Only tiny random-weight networks (exported to ONNX in a temporary folder) and
+synthetic images: no network, no shipped checkpoint, no trained artifacts.
 """
 import io
 import json
@@ -15,12 +15,13 @@ from ml.artifacts import ArtifactError
 from ml.vision import search as image_search
 from ml.vision.colour import DIM as COLOUR_DIM
 from ml.vision.colour import colour_histograms
-from ml.vision.encoders import (ImageEncoder, TinyCNN, WeightsUnavailable, load_checkpoint,
-                                load_encoder, save_checkpoint)
+from ml.vision.encoders import (LoadedNetwork, TinyCNN, WeightsUnavailable, export_onnx,
+                                load_checkpoint, load_encoder, save_checkpoint)
 from ml.vision.extract import extract
-from ml.vision.preprocess import ImageError, Preprocess, open_image, to_uint8
+from ml.vision.preprocess import LITE0, ImageError, Preprocess, open_image, to_uint8
+from ml.vision.runtime import EncoderUnavailable, OnnxEncoder
 
-SPEC = Preprocess(height=32, width=24)
+SPEC = Preprocess(height=32, width=24, reduce_to=())
 
 
 def photo(colour=(200, 30, 30), size=(24, 32), seed=None):
@@ -42,10 +43,19 @@ def jpeg_bytes(image):
     return buffer.getvalue()
 
 
-def tiny_encoder(classes=(), colour_weight=0.0, dim=16):
-    torch.manual_seed(0)
-    return ImageEncoder(TinyCNN(dim=dim, num_classes=len(classes)), SPEC, "tiny",
-                        classes=classes, colour_weight=colour_weight, source="random")
+def tiny_onnx(path, classes=(), dim=16, spec=SPEC, seed=0):
+    """A random tiny CNN exported as the shop serves encoders: an .onnx file."""
+    torch.manual_seed(seed)
+    network = TinyCNN(dim=dim, num_classes=len(classes)).eval()
+    return export_onnx(LoadedNetwork(network, spec, "tiny", list(classes), "random"), path)
+
+
+@pytest.fixture
+def tiny_encoder(tmp_path):
+    def make(classes=(), colour_weight=0.0, dim=16):
+        path = tiny_onnx(tmp_path / f"tiny-{len(classes)}-{dim}.onnx", classes, dim)
+        return OnnxEncoder(path, colour_weight=colour_weight)
+    return make
 
 
 # ------------------------------------------------------------------ preprocessing
@@ -53,8 +63,8 @@ def tiny_encoder(classes=(), colour_weight=0.0, dim=16):
 def test_preprocessing_is_deterministic_and_letterboxes_any_shape():
     a = to_uint8(photo(), SPEC)
     b = to_uint8(jpeg_bytes(photo()), SPEC)
-    assert a.shape == (3, 32, 24) and a.dtype == torch.uint8
-    assert torch.equal(a, to_uint8(photo(), SPEC))
+    assert a.shape == (3, 32, 24) and a.dtype == np.uint8
+    assert np.array_equal(a, to_uint8(photo(), SPEC))
     assert b.shape == a.shape
     wide = to_uint8(photo(size=(100, 20)), SPEC)   # padded with white, not stretched
     assert wide.shape == (3, 32, 24)
@@ -75,57 +85,90 @@ def test_unreadable_images_raise_image_error(tmp_path):
         open_image(io.BytesIO(b""))
 
 
+def test_large_and_small_photos_are_reduced_to_the_same_pixels():
+    """The catalog's 180x240 and 60x80 photos of one product must look alike to the encoder."""
+    rng = np.random.default_rng(0)
+    large = Image.fromarray(rng.integers(0, 255, (240, 180, 3), dtype=np.uint8)).resize(
+        (180, 240), Image.BILINEAR)
+    small = large.resize((60, 80), Image.LANCZOS)
+    a, b = to_uint8(large, LITE0), to_uint8(small, LITE0)
+    assert a.shape == (3, LITE0.height, LITE0.width)
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    # Without the reduction the large photo keeps detail the small one cannot have.
+    full = Preprocess(height=LITE0.height, width=LITE0.width, reduce_to=())
+    assert np.abs(to_uint8(large, full).astype(int) - b.astype(int)).mean() > 10
+    # A photo already smaller than the reduction is only letterboxed.
+    assert to_uint8(Image.new("RGB", (30, 40), "red"), LITE0).shape == a.shape
+
+
+def test_preprocessing_survives_a_checkpoint_of_the_format_before_reduction():
+    old = {"height": 160, "width": 120, "mean": [0.5] * 3, "std": [0.5] * 3}
+    assert Preprocess.from_dict(old).reduce_to == ()
+    assert Preprocess.from_dict(LITE0.to_dict()) == LITE0
+
+
 # ------------------------------------------------------------------ encoders
 
-@pytest.mark.parametrize("fast", [True, False])
 @pytest.mark.parametrize("colour_weight", [0.0, 0.5])
-def test_embeddings_have_unit_norm_and_the_advertised_shape(fast, colour_weight):
+def test_embeddings_have_unit_norm_and_the_advertised_shape(tiny_encoder, colour_weight):
     encoder = tiny_encoder(colour_weight=colour_weight)
-    encoder.fast = fast
     vectors = encoder.embed([photo(), photo((20, 20, 200)), jpeg_bytes(photo(seed=3))])
-    assert vectors.shape == (3, 16 + (COLOUR_DIM if colour_weight else 0))
+    assert vectors.shape == (3, 16 + (COLOUR_DIM if colour_weight else 0)) == (3, encoder.dim)
     assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_bf16_features_stay_close_to_fp32():
-    encoder = tiny_encoder()
+def test_the_onnx_export_computes_what_the_torch_network_computes(tmp_path):
+    torch.manual_seed(1)
+    network = TinyCNN(dim=16, num_classes=3).eval()
+    path = export_onnx(LoadedNetwork(network, SPEC, "tiny", ["a", "b", "c"]), tmp_path / "t.onnx")
+    encoder = OnnxEncoder(path)
     batch = encoder.load_uint8([photo(seed=i) for i in range(4)])
-    encoder.fast = True
-    fast = encoder.embed_uint8(batch)
-    encoder.fast = False
-    slow = encoder.embed_uint8(batch)
-    assert (fast * slow).sum(axis=1).min() > 0.98
+    x = (torch.from_numpy(batch).float() / 255 - 0.5) / 0.5
+    with torch.inference_mode():
+        features = network(x)
+        logits = network.classify(features)
+    out = encoder.run(batch)
+    np.testing.assert_allclose(out["features"], features.numpy(), atol=1e-4)
+    np.testing.assert_allclose(out["logits"], logits.numpy(), atol=1e-4)
+    assert (encoder.name, encoder.classes, encoder.preprocess) == ("tiny", ["a", "b", "c"], SPEC)
 
 
 def test_colour_descriptor_separates_colours_and_ignores_white_background():
     red, red2, blue = (to_uint8(p, SPEC) for p in (photo((200, 30, 30)), photo((190, 40, 35)),
                                                     photo((30, 30, 200))))
-    hist = colour_histograms(torch.stack([red, red2, blue]))
-    np.testing.assert_allclose(hist.norm(dim=1).numpy(), 1.0, atol=1e-5)
+    hist = colour_histograms(np.stack([red, red2, blue]))
+    np.testing.assert_allclose(np.linalg.norm(hist, axis=1), 1.0, atol=1e-5)
     assert float(hist[0] @ hist[1]) > 0.9 > float(hist[0] @ hist[2])
     white = colour_histograms(to_uint8(Image.new("RGB", (24, 32), "white"), SPEC)[None])
-    assert torch.isfinite(white).all() and float(white.norm()) == pytest.approx(1.0)
+    assert np.isfinite(white).all() and float(np.linalg.norm(white)) == pytest.approx(1.0)
 
 
-def test_checkpoint_roundtrip_predicts_top3_with_probabilities(tmp_path):
+def test_checkpoint_roundtrip_exports_an_encoder_that_predicts_top3(tmp_path):
     classes = ["Shirts", "Jeans", "Watches", "Sandals"]
     network = TinyCNN(dim=16, num_classes=len(classes))
     path = save_checkpoint(tmp_path / "tiny.pth", network, "tiny", SPEC, classes=classes,
                            extra={"dim": 16})
-    encoder = load_checkpoint(path)
+    loaded = load_checkpoint(path)
+    assert loaded.classes == classes and loaded.preprocess == SPEC
+    encoder = OnnxEncoder(export_onnx(loaded, tmp_path / "tiny.onnx"))
     assert encoder.can_classify and encoder.dim == 16
     top = encoder.predict([photo()])[0]
-    assert [c for c, _ in top] and len(top) == 3
-    assert set(c for c, _ in top) <= set(classes)
+    assert len(top) == 3 and set(c for c, _ in top) <= set(classes)
     probs = [p for _, p in top]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
     # fp16 storage: the reloaded network gives (nearly) the same embedding.
-    original = ImageEncoder(network, SPEC, "tiny", fast=False).embed([photo()])
-    assert float((original * load_checkpoint(path, fast=False).embed([photo()])).sum()) > 0.999
+    original = OnnxEncoder(export_onnx(LoadedNetwork(network.eval(), SPEC, "tiny"), tmp_path / "o.onnx"))
+    assert float((original.embed([photo()]) * encoder.embed([photo()])).sum()) > 0.999
 
 
-def test_missing_or_corrupt_checkpoint_raises_weights_unavailable(tmp_path):
+def test_an_encoder_without_a_head_predicts_nothing(tiny_encoder):
+    encoder = tiny_encoder()
+    assert not encoder.can_classify
+    assert encoder.predict([photo()]) == [[]]
+
+
+def test_missing_or_corrupt_weights_raise_clear_errors(tmp_path):
     with pytest.raises(WeightsUnavailable):
         load_checkpoint(tmp_path / "nope.pth")
     bad = tmp_path / "bad.pth"
@@ -137,6 +180,10 @@ def test_missing_or_corrupt_checkpoint_raises_weights_unavailable(tmp_path):
         load_checkpoint(tmp_path / "other.pth")
     with pytest.raises(WeightsUnavailable):
         load_encoder("no-such-encoder")
+    with pytest.raises(EncoderUnavailable):
+        OnnxEncoder(tmp_path / "nope.onnx")
+    with pytest.raises(EncoderUnavailable):
+        OnnxEncoder(bad)
 
 
 def test_resnet50_resolution_never_downloads(monkeypatch, tmp_path):
@@ -157,7 +204,7 @@ def catalog(n=10):
             for i in range(n)]
 
 
-def test_interrupted_extraction_resumes_to_the_same_result(tmp_path):
+def test_interrupted_extraction_resumes_to_the_same_result(tmp_path, tiny_encoder):
     encoder = tiny_encoder()
     items = catalog(10) + [("BROKEN", b"not an image")]
     skus_full, vectors_full, failed_full = extract(items, encoder, tmp_path / "full",
@@ -183,7 +230,7 @@ def test_interrupted_extraction_resumes_to_the_same_result(tmp_path):
     assert calls == []
 
 
-def test_extraction_restarts_when_the_encoder_changes(tmp_path):
+def test_extraction_restarts_when_the_encoder_changes(tmp_path, tiny_encoder):
     items = catalog(4)
     extract(items, tiny_encoder(), tmp_path, batch_size=2, progress=False)
     skus, vectors, _ = extract(items, tiny_encoder(colour_weight=0.5), tmp_path, batch_size=2,
@@ -194,13 +241,10 @@ def test_extraction_restarts_when_the_encoder_changes(tmp_path):
 # ------------------------------------------------------------------ the artifact
 
 def build_artifact(models_dir, n=12, backend="auto"):
-    classes = ["Shirts", "Jeans", "Watches"]
-    ckpt = save_checkpoint(models_dir.parent / "enc.pth", TinyCNN(num_classes=3), "tiny", SPEC,
-                           classes=classes, extra={"dim": 16})
-    encoder = load_checkpoint(ckpt, colour_weight=0.5)
+    path = tiny_onnx(models_dir.parent / "enc.onnx", classes=["Shirts", "Jeans", "Watches"])
+    encoder = OnnxEncoder(path, colour_weight=0.5)
     items = catalog(n)
-    folder = image_search.build(models_dir, items, encoder, checkpoint=ckpt, backend=backend,
-                                progress=False)
+    folder = image_search.build(models_dir, items, encoder, backend=backend, progress=False)
     return folder, items
 
 

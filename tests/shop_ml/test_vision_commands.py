@@ -9,12 +9,14 @@ from django.core.management import call_command
 from PIL import Image
 
 from main.selectors import purchasable_in_order
+from ml.artifacts import current_folder
 from ml.vision.data import split_of
-from ml.vision.encoders import TinyCNN, save_checkpoint
+from ml.vision.encoders import TinyCNN
 from ml.vision.preprocess import Preprocess
 from shop_ml import facade
 from shop_ml.management import image_search as glue
 from tests.factories import ProductFactory
+from tests.ml.test_vision import tiny_onnx
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +46,8 @@ def val_and_train_skus(n_val, n_train):
 
 @pytest.fixture
 def tiny_encoder(settings, tmp_path):
-    path = save_checkpoint(tmp_path / "tiny.pth", TinyCNN(num_classes=len(TYPES)), "tiny",
-                           Preprocess(height=32, width=24), classes=TYPES, extra={"dim": 16})
-    settings.IMAGE_ENCODER_CHECKPOINT = str(path)
+    path = tiny_onnx(tmp_path / "tiny.onnx", classes=TYPES, spec=Preprocess(height=32, width=24))
+    settings.IMAGE_ENCODER = str(path)
     settings.IMAGE_COLOUR_WEIGHT = 0.5
     facade.reload()
     yield path
@@ -141,7 +142,7 @@ def test_facade_never_raises_on_missing_or_corrupt_artifacts(tiny_encoder, setti
     assert facade.visual_neighbours("123", k=3) == []
     status = facade.visual_search_status()
     assert status["image-embeddings"]["loaded"] is False and "error" in status["image-embeddings"]
-    # The classifier still answers from the configured checkpoint.
+    # The classifier still answers from the configured encoder.
     assert len(facade.predict_article_type_from_image(photo)) == 3
     assert facade.predict_article_type_from_image(b"not an image") == []
 
@@ -176,7 +177,34 @@ def test_train_encoder_saves_an_artifact_that_the_index_build_then_uses(settings
     folder = glue.train_encoder(styles=styles, images=images, epochs=1, progress=False,
                                 network_factory=lambda n: TinyCNN(num_classes=n))
     card = json.loads((folder / "card.json").read_text())
-    assert card["name"] == "image-encoder" and card["data"]["train_photos"] == 12
-    assert "p@10 articleType" in " ".join(card["metrics"])
-    settings.IMAGE_ENCODER_CHECKPOINT = ""
-    assert facade.encoder_checkpoint() == folder / "encoder.pth"
+    assert card["name"] == "image-encoder" and card["data"]["train_products"] == 12
+    assert "val 180x240 queries p@10 articleType" in card["metrics"]
+    assert {"encoder.pth", "encoder.onnx"} <= {p.name for p in folder.iterdir()}
+    settings.IMAGE_ENCODER = ""
+    assert facade.encoder_file() == folder / "encoder.onnx"
+    glue.build_index(progress=False)
+    built = json.loads(next((settings.MODELS_DIR / "image-embeddings").glob("*/card.json")).read_text())
+    assert built["encoder"]["kind"] == "tiny-articletype"
+
+
+def test_an_index_missing_new_photos_or_built_for_torch_is_rebuilt_by_make_run(products, settings):
+    assert glue.is_stale()                       # nothing built yet
+    glue.build_index(progress=False)
+    assert not glue.is_stale()
+    out = io.StringIO()
+    call_command("train_models", "--only", "image-embeddings", "--if-missing", stdout=out)
+    assert "already trained, skipped" in out.getvalue()
+
+    extra = ProductFactory(sku="LATE-PHOTO")     # the next import gave one more product a photo
+    extra.image.save("late.jpg", ContentFile(jpeg((10, 240, 240), seed=7)))
+    assert glue.is_stale()
+    call_command("train_models", "--only", "image-embeddings", "--if-missing", stdout=io.StringIO())
+    assert not glue.is_stale()
+    assert facade.visual_search_status()["image-embeddings"]["count"] == 9
+
+    # An index built before the ONNX encoder (a torch checkpoint inside) is stale too.
+    folder = current_folder(settings.MODELS_DIR, "image-embeddings")
+    card = json.loads((folder / "card.json").read_text())
+    card["encoder"] = {**card["encoder"], "file": None, "checkpoint": "encoder.pth"}
+    (folder / "card.json").write_text(json.dumps(card))
+    assert glue.is_stale()

@@ -3,9 +3,9 @@
     python manage.py build_image_index
 
 An interrupted run keeps its finished chunks in MODELS_DIR/image-embeddings/
-and the next run embeds only the photos that are left. The encoder is
-settings.IMAGE_ENCODER_CHECKPOINT, else the latest `train_image_model`
-result, else the shipped fine-tuned checkpoint in data/weights/.
+and the next run embeds only the photos that are left. The encoder (an ONNX
+graph, run by ONNX Runtime) is settings.IMAGE_ENCODER, else the latest
+`train_image_model` result, else the shipped data/weights/lite0-articletype.onnx.
 """
 from django.core.management.base import BaseCommand
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=64)
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument("--threads", type=int, default=1,
-                            help="torch threads; 1 is fastest when other jobs share the cores")
+                            help="ONNX Runtime threads; 1 is fastest when other jobs share the cores")
 
     def handle(self, *args, batch_size, no_progress, threads, **options):
         build_index(stdout=self.stdout, progress=not no_progress, batch_size=batch_size,

@@ -30,9 +30,6 @@ class Command(BaseCommand):
     def handle(self, *args, paths, k, **options):
         if k < 1:
             raise CommandError("--k must be at least 1")
-        import torch
-
-        torch.set_num_threads(1)   # one photo at a time: one thread is fastest (bench/vision.py)
         search = ensure_index(stdout=self.stderr, progress=True)
         allowed = None
         if Product.objects.exists():

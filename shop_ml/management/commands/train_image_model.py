@@ -1,11 +1,11 @@
 """Fine-tune the ImageNet EfficientNet-Lite0 on article types and save it in MODELS_DIR.
 
-    python manage.py train_image_model [--epochs 5]
+    python manage.py train_image_model [--epochs 2]
 
-Trains on the train split of the catalog photos only (ml/vision/data.py),
-writes the `image-encoder` artifact (fp16 checkpoint + model card with the
-validation metrics); run build_image_index afterwards to re-embed the
-catalog with it. About 30 minutes on 2 CPU cores.
+Trains on the train split of every product's photos only (ml/vision/data.py),
+writes the `image-encoder` artifact (fp16 checkpoint, its ONNX export and a
+model card with the validation metrics per photo size); run build_image_index
+afterwards to re-embed the catalog with it. About an hour on 2 shared CPU cores.
 """
 from django.core.management.base import BaseCommand
 
@@ -17,8 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--styles", default=str(DEFAULT_STYLES))
-        parser.add_argument("--images", default=str(DEFAULT_IMAGES))
-        parser.add_argument("--epochs", type=int, default=5)
+        parser.add_argument("--images", nargs="+", default=[str(d) for d in DEFAULT_IMAGES],
+                            help="photo folders, best first")
+        parser.add_argument("--epochs", type=int, default=2)
         parser.add_argument("--threads", type=int, default=1)
         parser.add_argument("--no-progress", action="store_true")
 

@@ -30,7 +30,11 @@ def _artifacts(step):
 
 
 def _trained(step):
-    return all(current_version(settings.MODELS_DIR, name) for name in _artifacts(step))
+    """Every artifact of the step has a version, and none is stale (the image index
+    goes stale when products gained photos since it was built)."""
+    stale = image_search.STALE.get(step)
+    return (all(current_version(settings.MODELS_DIR, name) for name in _artifacts(step))
+            and not (stale and stale()))
 
 
 class Command(BaseCommand):
@@ -47,7 +51,8 @@ class Command(BaseCommand):
         parser.add_argument("--refit", action="store_true",
                             help="after validation, retrain the served models on every row")
         parser.add_argument("--if-missing", action="store_true",
-                            help="skip steps whose models are already trained (make run uses it)")
+                            help="skip steps whose models are already trained and not stale "
+                                 "(make run uses it)")
 
     def handle(self, *args, only, list_steps, csv, refit, if_missing, **options):
         steps = _steps()
