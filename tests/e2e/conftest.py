@@ -54,17 +54,24 @@ def import_slice():
                  images=str(ROOT / "data" / "images"), limit=CATALOG_ROWS, verbosity=0)
 
 
-@pytest.fixture(scope="package")
-def trained_models(tmp_path_factory, django_db_setup, django_db_blocker):
-    """Every model trained once on the catalog slice, for all journeys (skus are stable)."""
-    models = tmp_path_factory.mktemp("e2e-models")
+def train_on_slice(tmp_path_factory, django_db_blocker, name, commands):
+    """A MODELS_DIR trained on the catalog slice by `commands` ((name, options) pairs run
+    in turn); the database is left empty (skus are stable across imports)."""
+    models = tmp_path_factory.mktemp(name)
     with django_db_blocker.unblock(), override_settings(
-            MODELS_DIR=models, MEDIA_ROOT=tmp_path_factory.mktemp("e2e-media")):
+            MODELS_DIR=models, MEDIA_ROOT=tmp_path_factory.mktemp(f"{name}-media")):
         import_slice()
-        call_command("simulate_shoppers", shoppers=60, days=20, stdout=open(os.devnull, "w"))
-        call_command("train_models", verbosity=0, stdout=open(os.devnull, "w"))
+        for command, options in commands:
+            call_command(command, **options, stdout=open(os.devnull, "w"))
         call_command("flush", interactive=False, verbosity=0)
     return models
+
+
+@pytest.fixture(scope="package")
+def trained_models(tmp_path_factory, django_db_setup, django_db_blocker):
+    """Every model trained once on the catalog slice, for all journeys."""
+    return train_on_slice(tmp_path_factory, django_db_blocker, "e2e-models", [
+        ("simulate_shoppers", {"shoppers": 60, "days": 20}), ("train_models", {"verbosity": 0})])
 
 
 @pytest.fixture

@@ -1,13 +1,10 @@
-import os
 import re
 
 import pytest
-from django.core.management import call_command
-from django.test import override_settings
 from playwright.sync_api import expect
 
 from search import selectors
-from tests.e2e.conftest import import_slice
+from tests.e2e.conftest import import_slice, train_on_slice
 
 pytestmark = pytest.mark.browser
 
@@ -15,19 +12,15 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def categorizer(tmp_path_factory, django_db_setup, django_db_blocker):
     """Search needs only the categorizer: trained once on the catalog slice."""
-    models = tmp_path_factory.mktemp("search-models")
-    with django_db_blocker.unblock(), override_settings(MODELS_DIR=models):
-        import_slice()
-        call_command("train_models", only="categorizer", verbosity=0, stdout=open(os.devnull, "w"))
-        call_command("flush", interactive=False, verbosity=0)
-    return models
+    return train_on_slice(tmp_path_factory, django_db_blocker, "search-models",
+                          [("train_models", {"only": "categorizer", "verbosity": 0})])
 
 
 @pytest.fixture
 def shop(transactional_db, settings, categorizer):
     settings.MODELS_DIR = categorizer
     import_slice()
-    selectors.forget_vocabulary()  # this test's catalog, not an earlier one's
+    selectors.forget_vocabulary()  # this catalog, not an earlier journey's
     return settings
 
 
