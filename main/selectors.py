@@ -3,6 +3,7 @@
 The taxonomy (genders, sub-categories, article types, colours, ...) is whatever
 the active products say it is; nothing here lists its values.
 """
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -357,6 +358,22 @@ def _counts(source, product_filter, scope):
     return facets, price_bands, total
 
 
+def _cached_counts(source, product_filter, scope):
+    """Counts from the maintained rows are the same for every shopper until the catalog
+    changes: kept per catalog version. Counts over a search's products are not kept."""
+    if source.rows.model is not FacetCount:
+        return _counts(source, product_filter, scope)
+    described = repr((sorted((name, getattr(value, "pk", value)) for name, value in scope.items()),
+                      sorted((name, sorted(values)) for name, values in product_filter.values.items() if values),
+                      product_filter.min_price, product_filter.max_price))
+    key = f"main:counts:{catalog_version()}:{hashlib.sha256(described.encode()).hexdigest()}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = _counts(source, product_filter, scope)
+        cache.set(key, counts, CACHE_SECONDS)
+    return counts
+
+
 def product_listing(product_filter, *, scope=None, sort="newest", page_number=1, per_page=PER_PAGE,
                     search=None):
     """One page of active products within `scope` (fixed model-field values such as the
@@ -382,7 +399,7 @@ def product_listing(product_filter, *, scope=None, sort="newest", page_number=1,
     # A search understood as facet values alone ("sneakers") narrows nothing beyond them.
     source = _CountSource.for_listing(base, scope, product_filter,
                                       searched=search is not None and search.narrows)
-    facets, price_bands, total = _counts(source, product_filter, scope)
+    facets, price_bands, total = _cached_counts(source, product_filter, scope)
     results = base.filter(product_filter.q())
     if search is not None and sort == RELEVANCE:
         results = search.order(results)

@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods, require_safe
 
 from fashionshop import ratelimit
 from fashionshop.http import client_address
 from main import selectors
+from main.facets import catalog_version
 from main.forms import PhotoSearchForm, ProductFilterForm
 from main.models import Interaction
 from main.recommendations import for_you_section, product_page_context
@@ -20,8 +22,11 @@ OVERFETCH = 4
 @require_safe
 def home(request):
     return render(request, "main/home.html", {
-        "new_arrivals": selectors.new_arrivals(),
-        "featured": selectors.featured_categories(),
+        # Read only when the shop window below is not cached for this catalog version.
+        "new_arrivals": SimpleLazyObject(selectors.new_arrivals),
+        "featured": SimpleLazyObject(selectors.featured_categories),
+        "catalog_version": catalog_version(),
+        "shop_window_seconds": selectors.CACHE_SECONDS,
         "recommendation_sections": for_you_section(request),
     })
 

@@ -79,3 +79,13 @@ def test_cached_recommendation_sections_show_a_new_price_at_once(client, monkeyp
         set_product_price(fresh(neighbour), Decimal("1299"))
     page = client.get(shown.get_absolute_url()).content.decode()
     assert "₹1,299" in page and "₹999" not in page
+
+
+def test_the_cached_shop_window_on_home_shows_a_new_price_at_once(client, django_capture_on_commit_callbacks):
+    arrival = ProductFactory(name="Fresh Arrival Tee", price=Decimal("599"), image="products/tee.jpg",
+                             thumbnail="products/thumbs/tee.jpg")
+    assert "₹599" in client.get("/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        set_product_price(fresh(arrival), Decimal("649"))
+    page = client.get("/").content.decode()
+    assert "₹649" in page and "₹599" not in page
