@@ -64,7 +64,8 @@ note "stand-in base images: $(since "$started")"
 
 echo "== building the web and worker images"
 started=$(now)
-"${compose[@]}" build >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+# migrate runs the worker's image: building web and worker builds everything.
+"${compose[@]}" build web worker >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 note "image build: $(since "$started")"
 for image in fashionshop-web fashionshop-worker; do
     note "$image: $(docker image inspect -f '{{.Size}}' "$image:latest" | awk '{printf "%.0f MB", $1 / 1e6}')"
