@@ -36,6 +36,7 @@ REPORTS = (
     ("categorization", "Category suggestions"),
     ("images", "Photo search"),
     ("recommendations", "Recommendations"),
+    ("fusion", "Name + photo categorization"),
 )
 # The metrics worth a headline; everything else numeric is listed below them.
 KEY_METRIC = re.compile(r"acc|f1|precision|p@|ndcg|recall|hit|mrr|map@|coverage", re.IGNORECASE)
@@ -318,3 +319,68 @@ def served_versions():
         version = next((v for v in entry["versions"] if v["is_current"]), None)
         served.append({"name": entry["name"], "version": version})
     return served
+
+
+# Likely mislabels -----------------------------------------------------------
+# `manage.py find_mislabels` writes the list (shop_ml/management/fusion.py); the page
+# shows the entries whose product still carries the label that was contradicted.
+MISLABELS_REPORT = "mislabels"
+MISLABELS_SHOWN = 100
+# The models' field names -> Product fields.
+CATALOG_FIELDS = {"gender": "gender", "masterCategory": "master_category",
+                  "subCategory": "sub_category", "articleType": "article_type",
+                  "baseColour": "base_colour", "usage": "usage"}
+
+
+def _mislabel_items():
+    """(report dict or None, why it is missing or unreadable)."""
+    path = reports_dir() / f"{MISLABELS_REPORT}.json"
+    try:
+        if path.stat().st_size > MAX_REPORT_BYTES * 4:
+            raise ValueError("the report is too large")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, "missing"
+    except (OSError, ValueError) as exc:
+        log.warning("unreadable mislabel report %s: %s", path, exc)
+        return None, "unreadable"
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        log.warning("unreadable mislabel report %s: not a mislabel report", path)
+        return None, "unreadable"
+    return data, ""
+
+
+def _well_formed(item):
+    return (isinstance(item, dict) and isinstance(item.get("sku"), str)
+            and item.get("field") in CATALOG_FIELDS and isinstance(item.get("stored"), str)
+            and isinstance(item.get("changes"), dict)
+            and all(k in CATALOG_FIELDS and isinstance(v, str) for k, v in item["changes"].items()))
+
+
+def likely_mislabels(limit=MISLABELS_SHOWN):
+    """{"status", "report" (its summary), "items": [{..., "product"}]}: the open entries,
+    surest first, each with its product; entries already corrected are left out."""
+    data, status = _mislabel_items()
+    if data is None:
+        return {"status": status, "items": []}
+    items = [item for item in data["items"] if _well_formed(item)]
+    products = Product.objects.in_bulk([item["sku"] for item in items], field_name="sku")
+    open_items = []
+    for item in items:
+        product = products.get(item["sku"])
+        if product is None or getattr(product, CATALOG_FIELDS[item["field"]]) != item["stored"]:
+            continue
+        open_items.append({**item, "product": product})
+    summary = {k: data.get(k) for k in ("evaluated_at", "threshold", "products", "with_photo",
+                                        "count")}
+    return {"status": "ok", "report": summary, "open": len(open_items),
+            "items": open_items[:limit]}
+
+
+def mislabel_entry(sku, field):
+    """The report's entry for (sku, field), or None."""
+    data, _ = _mislabel_items()
+    if data is None:
+        return None
+    return next((item for item in data["items"] if _well_formed(item)
+                 and item["sku"] == sku and item["field"] == field), None)

@@ -12,5 +12,7 @@ urlpatterns = [
     path("models/figures/<str:filename>", views.report_image, name="report_image"),
     path("registry/", views.registry, name="registry"),
     path("registry/serve/", views.serve_version, name="serve_version"),
+    path("mislabels/", views.mislabels, name="mislabels"),
+    path("mislabels/accept/", views.accept_mislabel, name="accept_mislabel"),
     path("seller/", views.seller_sales, name="seller_sales"),
 ]

@@ -95,3 +95,23 @@ def seller_sales(request):
         "seller": request.seller, "form": form, "start": start, "end": end, "period": period,
         "report": report, "charts": charts.sales_charts(report),
     })
+
+
+@staff_member_required
+def mislabels(request):
+    return render(request, "dashboards/mislabels.html", {
+        "section": "mislabels", "mislabels": selectors.likely_mislabels(),
+    })
+
+
+@staff_member_required
+@require_POST
+def accept_mislabel(request):
+    sku, field = request.POST.get("sku", ""), request.POST.get("field", "")
+    try:
+        product = services.accept_mislabel_correction(sku, field, request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{product.name}: {field} corrected.")
+    return redirect("dashboards:mislabels")
