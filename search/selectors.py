@@ -281,15 +281,21 @@ def search(understanding, product_filter, *, sort=catalog.RELEVANCE, page_number
     and price choices (`product_filter`), with facet counts."""
     chosen = Product.objects.active().filter(product_filter.q())
     levels = _levels(understanding)
-    level = next((level for level in levels
-                  if Narrowing(understanding, level).narrow(chosen.filter(level.q())).exists()), None)
-    if level is None:
+    for level in levels:
+        narrowing = Narrowing(understanding, level)
+        # A word match often finds nothing, so ask before counting facets; facet values
+        # alone are counted from the maintained counts, so the listing itself asks.
+        if narrowing.narrows and not narrowing.narrow(chosen.filter(level.q())).exists():
+            continue
+        listing = catalog.product_listing(
+            replace(product_filter, values=_facet_values(level, product_filter)), sort=sort,
+            page_number=page_number, per_page=per_page, search=narrowing)
+        if listing.total:
+            break
+    else:
         listing = catalog.product_listing(product_filter, sort=sort, page_number=page_number,
                                           per_page=per_page, search=_Nothing())
         return SearchResults(understanding, "", listing, {}, [])
-    listing = catalog.product_listing(
-        replace(product_filter, values=_facet_values(level, product_filter)), sort=sort,
-        page_number=page_number, per_page=per_page, search=Narrowing(understanding, level))
     understood = {f: v for f, v in level.filters.items() if not product_filter.values.get(f)}
     more = []
     shown = [p.pk for p in listing.page.object_list]
