@@ -101,11 +101,12 @@ def _refuse_too_many_pixels(image, max_pixels, max_decoded_pixels):
 
 
 def decode_upload(upload, side=FULL_SIDE):
-    """Return the decoded RGB image of an upload, or raise ValidationError saying why.
+    """Return the decoded RGB image of an upload, at most `side` pixels on its longer
+    edge, or raise ValidationError saying why.
 
     A JPEG larger than `side` is decoded straight at 1/2, 1/4 or 1/8 scale (Pillow's
-    draft mode), never below `side`, so a 25-megapixel camera photo costs a few MB
-    instead of 75. Other formats are decoded in full, hence their lower pixel budget.
+    draft mode), so a 25-megapixel camera photo costs a few MB instead of 75. Other
+    formats are decoded in full, hence their lower pixel budget.
     """
     data = _read_limited(upload, settings.MAX_UPLOAD_BYTES)
     try:
@@ -122,6 +123,10 @@ def decode_upload(upload, side=FULL_SIDE):
             if image.format in DRAFT_FORMATS:
                 image.draft("RGB", (side, side))
             image.load()
+            if image.mode == "P":
+                image = image.convert("RGBA")  # resizing a palette would pick nearest colours
+            # Shrink before anything copies the pixels, so one full-size buffer exists at most.
+            image.thumbnail((side, side), Image.Resampling.LANCZOS)
             image = ImageOps.exif_transpose(image)
             return image.convert("RGB")
     except ValidationError:

@@ -4,7 +4,7 @@ import io
 import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, JpegImagePlugin
 
 from main.images import ANALYSIS_SIDE, FULL_SIDE, decode_upload
 from tests.seller_accounts.conftest import image_bytes, png_claiming, upload
@@ -44,13 +44,17 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_never_below_the_side(setting
     settings.MAX_DECODED_PIXELS = 1_000_000  # a PNG of this size would be refused
     image = decode_upload(upload("big.jpg", image_bytes("JPEG", size=(4000, 3000))), side=ANALYSIS_SIDE)
     assert image.mode == "RGB"
-    assert image.width <= 4000 // 4 and image.height <= 3000 // 4  # 1/4 scale at least
-    assert min(image.size) >= ANALYSIS_SIDE
+    assert image.size == (480, 360)
+    assert max(image.size) == ANALYSIS_SIDE  # then reduced to the side, keeping the aspect
 
 
-def test_product_photos_keep_full_side_detail():
+def test_a_large_jpeg_is_drafted_before_decoding(monkeypatch):
+    drafts = []
+    real_draft = JpegImagePlugin.JpegImageFile.draft
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft",
+                        lambda self, mode, size: drafts.append(size) or real_draft(self, mode, size))
     image = decode_upload(upload("big.jpg", image_bytes("JPEG", size=(3000, 2600))), side=FULL_SIDE)
-    assert image.size == (1500, 1300)  # halved: quartering would fall below FULL_SIDE
+    assert drafts[0] == (FULL_SIDE, FULL_SIDE) and image.size == (FULL_SIDE, 1040)
 
 
 def test_a_small_png_within_both_budgets_decodes_in_full():
