@@ -6,11 +6,12 @@ colour statistics): one per field, so the photo answers every field the name
 model does, baseColour included (the colour model from the photo alone).
 
 `FusedCategorizer` pools the name model's and the photo heads' probabilities
-per field as a weighted product of experts,
+per field as a weighted product of experts whose weights grow or shrink with
+how sure each expert is of its own best answer (m_name, m_photo):
 
-    log p(c) = w_name * log p_name(c) + w_photo * log p_photo(c)   (renormalised),
+    log p(c) = (a + a' m_name) log p_name(c) + (b + b' m_photo) log p_photo(c)   (renormalised),
 
-with weights fitted on a split neither base model learnt from
+with (a, a', b, b') fitted per field on a split neither base model learnt from
 (`training.py`), then decides through the name model's own taxonomy-consistent
 decision (the article type fits the subcategory), and finally keeps the
 gender one the catalog has seen with that article type.
@@ -75,8 +76,15 @@ def align(probabilities, classes, target_classes):
     return out / out.sum(axis=1, keepdims=True)
 
 
-def pool(p_name, p_photo, w_name, w_photo):
-    """The weighted product of experts of two aligned probability matrices."""
+NAME_ONLY = (1.0, 0.0, 0.0, 0.0)
+
+
+def pool(p_name, p_photo, weights):
+    """The weighted product of experts of two aligned probability matrices;
+    `weights` = (a, a', b, b') as in the module docstring."""
+    a, a_sure, b, b_sure = weights
+    w_name = a + a_sure * p_name.max(axis=1, keepdims=True)
+    w_photo = b + b_sure * p_photo.max(axis=1, keepdims=True)
     z = w_name * np.log(np.maximum(p_name, FLOOR)) + w_photo * np.log(np.maximum(p_photo, FLOOR))
     return np.exp(log_softmax(z))
 
@@ -86,7 +94,7 @@ class FusedCategorizer:
 
     def __init__(self, photo_heads, weights, gender_articles, encoder_classes=()):
         self.photo_heads = photo_heads
-        self.weights = dict(weights)                 # field -> (w_name, w_photo)
+        self.weights = dict(weights)                 # field -> (a, a', b, b'), see `pool`
         self.gender_articles = {a: set(g) for a, g in gender_articles.items()}
         self.encoder_classes = list(encoder_classes)
 
@@ -109,8 +117,8 @@ class FusedCategorizer:
         has_name = np.asarray(has_name, bool)[:, None]
         out = dict(p_name)
         for field, photo in p_photo.items():
-            w_name, w_photo = self.weights.get(field, (1.0, 0.0))
-            out[field] = np.where(has_name, pool(p_name[field], photo, w_name, w_photo), photo)
+            pooled = pool(p_name[field], photo, self.weights.get(field, NAME_ONLY))
+            out[field] = np.where(has_name, pooled, photo)
         return out
 
     # -- decisions --------------------------------------------------------------------
@@ -154,7 +162,9 @@ class FusedCategorizer:
         return results
 
     def card_info(self):
-        return {"weights": {f: {"name": w[0], "photo": w[1]} for f, w in self.weights.items()},
+        return {"weights": {f: dict(zip(("name", "name_by_confidence", "photo",
+                                         "photo_by_confidence"), map(float, w)))
+                            for f, w in self.weights.items()},
                 "photo_heads": {f: len(h[0]) for f, h in self.photo_heads.heads.items()},
                 "photo_input": {"features": int(self.photo_heads.input_dim),
                                 "projected_to": int(self.photo_heads.components.shape[1]),

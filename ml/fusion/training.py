@@ -27,7 +27,7 @@ from ml.categorization import training as name_training
 from ml.vision import data as photo_data
 
 from .evidence import encoder_hash
-from .model import FIELDS, FusedCategorizer, PhotoHeads, pool
+from .model import FIELDS, NAME_ONLY, FusedCategorizer, PhotoHeads, pool
 
 log = logging.getLogger("ml")
 
@@ -36,7 +36,9 @@ MODEL_FILE = "fused.joblib"
 ENCODER_FILE = "encoder.onnx"
 PROJECTION = 128            # encoder features are projected to this many dimensions
 HEAD_C = 0.5                # inverse regularisation of the photo heads
-WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+# Pooling weights (a, a', b, b') start from the name alone and stay within these bounds.
+WEIGHT_BOUNDS = ((0.0, 4.0), (-4.0, 4.0), (0.0, 4.0), (-4.0, 4.0))
+WEIGHT_PENALTY = 1e-3      # a little L2 pull towards the name alone
 FOLDS = 5
 MIN_GENDER_ROWS = 2         # a (gender, articleType) pair seen this often is allowed
 CONFUSION_TOP = 15
@@ -95,25 +97,26 @@ def _truth_index(classes, labels):
 
 
 def fit_weights(p_name, p_photo, truth):
-    """Per field, the (w_name, w_photo) of WEIGHT_GRID with the lowest log-loss on `truth`
-    ({field: true class index per row, -1 = unknown})."""
+    """Per field, the pooling weights (a, a', b, b') with the lowest log-loss on `truth`
+    ({field: true class index per row, -1 = unknown}), by L-BFGS within WEIGHT_BOUNDS."""
+    from scipy.optimize import minimize
+
     weights = {}
     for field, photo in p_photo.items():
         known = truth[field] >= 0
         if not known.any():
-            weights[field] = (1.0, 0.0)
+            weights[field] = NAME_ONLY
             continue
         rows, y = np.flatnonzero(known), truth[field][known]
-        best = None
-        for w_name in WEIGHT_GRID:
-            for w_photo in WEIGHT_GRID:
-                if w_name == w_photo == 0:
-                    continue
-                p = pool(p_name[field][rows], photo[rows], w_name, w_photo)
-                loss = -np.log(np.maximum(p[np.arange(len(y)), y], 1e-12)).mean()
-                if best is None or loss < best[0] - 1e-9:
-                    best = (loss, (w_name, w_photo))
-        weights[field] = best[1]
+        name_rows, photo_rows = p_name[field][rows], photo[rows]
+
+        def loss(w, name_rows=name_rows, photo_rows=photo_rows, y=y):
+            p = pool(name_rows, photo_rows, w)
+            nll = -np.log(np.maximum(p[np.arange(len(y)), y], 1e-12)).mean()
+            return nll + WEIGHT_PENALTY * float(np.sum((np.asarray(w) - NAME_ONLY) ** 2))
+
+        found = minimize(loss, np.asarray(NAME_ONLY), method="L-BFGS-B", bounds=WEIGHT_BOUNDS)
+        weights[field] = tuple(round(float(v), 4) for v in found.x)
     return weights
 
 
@@ -168,8 +171,8 @@ def train_and_evaluate(rows, skus, evidence, name_model_split, encoder_classes=(
         for f, values in fused.items():
             values[test_idx] = part[f]
     model.weights = fit_weights(p_name, p_photo, truth)
-    say("[fused] weights (name, photo): " + ", ".join(
-        f"{f} {w[0]:g}/{w[1]:g}" for f, w in model.weights.items()))
+    say("[fused] weights (name, name by confidence, photo, photo by confidence): " + ", ".join(
+        f"{f} {'/'.join(f'{v:g}' for v in w)}" for f, w in model.weights.items()))
 
     decided = {
         "name": name_model_split.decide({f: p.copy() for f, p in p_name.items()})[0],

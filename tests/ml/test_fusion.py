@@ -13,7 +13,7 @@ from ml.artifacts import ArtifactError, current_folder
 from ml.fusion import colour, evidence, mislabels
 from ml.fusion import training as fusion_training
 from ml.fusion.listing import ListingCategorizer
-from ml.fusion.model import FIELDS, disagreements, pool
+from ml.fusion.model import FIELDS, NAME_ONLY, disagreements, pool
 from ml.vision.runtime import OnnxEncoder
 from tests.fusion_world import fit_fused, tiny_encoder_file, world_rows
 
@@ -66,9 +66,11 @@ def test_fitting_reports_name_photo_and_fused_on_the_fusion_split_only(world):
     assert set(comparison["accuracy"]) == {"name", "photo", "fused"}
     for values in comparison["accuracy"].values():
         assert set(values) <= set(FIELDS) and all(0 <= v <= 1 for v in values.values())
-    for w_name, w_photo in world["fused"].weights.values():
-        assert w_name in fusion_training.WEIGHT_GRID and w_photo in fusion_training.WEIGHT_GRID
-        assert (w_name, w_photo) != (0, 0)
+    assert set(world["fused"].weights) == set(FIELDS)
+    for weights in world["fused"].weights.values():
+        assert len(weights) == 4
+        for value, (low, high) in zip(weights, fusion_training.WEIGHT_BOUNDS):
+            assert low <= value <= high
 
 
 def test_the_fusion_split_is_held_out_of_both_base_models():
@@ -89,8 +91,21 @@ def test_too_few_fusion_rows_is_a_clear_error(world):
 def test_pooling_with_no_photo_weight_is_the_name_model():
     p_name = np.asarray([[0.7, 0.2, 0.1]])
     p_photo = np.asarray([[0.1, 0.1, 0.8]])
-    assert np.allclose(pool(p_name, p_photo, 1.0, 0.0), p_name, atol=1e-6)
-    assert pool(p_name, p_photo, 1.0, 1.0).argmax() == 2
+    assert np.allclose(pool(p_name, p_photo, NAME_ONLY), p_name, atol=1e-6)
+    assert pool(p_name, p_photo, (1.0, 0.0, 1.0, 0.0)).argmax() == 2
+    # a photo weight that grows with the photo's certainty: a sure photo outvotes the name
+    assert pool(p_name, p_photo, (1.0, 0.0, 0.0, 2.0)).argmax() == 2
+    assert pool(p_name, np.asarray([[0.3, 0.3, 0.4]]), (1.0, 0.0, 0.0, 2.0)).argmax() == 0
+
+
+def test_fitted_weights_lean_on_the_expert_that_is_right():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 200)
+    right = np.full((200, 3), 0.1)
+    right[np.arange(200), y] = 0.8
+    noise = rng.dirichlet(np.ones(3), 200)
+    weights = fusion_training.fit_weights({"usage": noise}, {"usage": right}, {"usage": y})["usage"]
+    assert weights[2] + weights[3] * 0.8 > weights[0] + weights[1] * noise.max(axis=1).mean()
 
 
 # -- answering listings -----------------------------------------------------------------------
