@@ -70,3 +70,17 @@ def test_admin_status_change_goes_through_the_order_services(staff_client):
     assert line.fulfilment_status == OrderItem.Fulfilment.CANCELLED
     assert line.product.stock == 7  # the cancelled units went back to stock
     assert line.order.status == "cancelled"
+
+
+@pytest.mark.django_db
+def test_a_staff_edit_in_the_admin_moves_the_facet_counts(staff_client):
+    from main import selectors
+    from tests.factories import ProductFactory
+
+    product = ProductFactory(gender="Men")
+    url = reverse("admin:main_product_changelist")
+    response = staff_client.post(url, {
+        "form-TOTAL_FORMS": 1, "form-INITIAL_FORMS": 1, "form-0-id": product.pk,
+        "form-0-price": "999", "form-0-stock": 10, "_save": "Save"})  # is_active left unticked
+    assert response.status_code == 302
+    assert selectors.nav_genders() == []
