@@ -16,6 +16,16 @@ def isolated_storage(settings, tmp_path):
     facade.reload()
 
 
+@pytest.fixture
+def tiny_architecture(monkeypatch):
+    """Checkpoints that name arch "tiny" load as tests/tiny_cnn.py's TinyCNN during the test."""
+    # Imported here: torch loads only in the tests that build image encoders.
+    from ml.vision import encoders
+    from tests.tiny_cnn import tiny_network
+
+    monkeypatch.setitem(encoders.ARCHITECTURES, "tiny", tiny_network)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """PBKDF2 at full strength costs about a second per factory user on 2 cores."""

@@ -9,9 +9,10 @@ from ml.categorization import training as name_training
 from ml.fusion import training as fusion_training
 from ml.fusion.evidence import cached_evidence
 from ml.styles_csv import load_rows
-from ml.vision.encoders import LoadedNetwork, TinyCNN, export_onnx
+from ml.vision.encoders import LoadedNetwork, export_onnx
 from ml.vision.preprocess import Preprocess
 from ml.vision.runtime import OnnxEncoder
+from tests.tiny_cnn import TinyCNN
 
 REPO = Path(__file__).resolve().parents[1]
 CSV = REPO / "data" / "styles.csv"

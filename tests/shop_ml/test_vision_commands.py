@@ -11,11 +11,11 @@ from PIL import Image
 from main.selectors import purchasable_in_order
 from ml.artifacts import current_folder
 from ml.vision.data import split_of
-from ml.vision.encoders import TinyCNN
 from ml.vision.preprocess import Preprocess
 from shop_ml import facade
 from shop_ml.management import image_search as glue
 from tests.factories import ProductFactory
+from tests.tiny_cnn import TinyCNN
 from tests.ml.test_vision import tiny_onnx
 
 pytestmark = pytest.mark.django_db
@@ -164,6 +164,7 @@ def test_evaluate_images_reports_precision_on_the_held_out_split(products, setti
     assert all(0 <= v <= 1 for v in saved["metrics"].values())
 
 
+@pytest.mark.usefixtures("tiny_architecture")
 def test_train_encoder_saves_an_artifact_that_the_index_build_then_uses(settings, tmp_path):
     images = tmp_path / "images"
     images.mkdir()
