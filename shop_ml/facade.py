@@ -1,7 +1,9 @@
 """The one door between Django and ml/.
 
-Views, forms and commands call the functions here; nothing else in the apps
-imports from ml/. Each artifact is loaded lazily, once per process, from
+Views, forms and commands call the functions here; the apps import nothing
+else of ML but `shop_ml.tasks`, which queues the background work (the import
+direction is at the top of docs/architecture.md). Each artifact is loaded
+lazily, once per process, from
 settings.MODELS_DIR. A missing or corrupt artifact logs one error and the
 functions fall back (empty suggestions, popularity, no results): they never
 raise into a request.
