@@ -75,9 +75,12 @@ def _request(port, method, path, body=None, headers=None):
 
 
 def anonymous_cookie(port, product_path):
-    """The session cookie a browser holds after its first product page."""
-    _, cookies = _request(port, "GET", product_path)
-    return f"sessionid={cookies['sessionid']}"
+    """The cookies a browser holds after its first product page (the shop starts a
+    session only for a caller that sent back its CSRF cookie, which any page sets)."""
+    _, first = _request(port, "GET", "/accounts/login/")
+    csrf = f"csrftoken={first['csrftoken']}"
+    _, cookies = _request(port, "GET", product_path, headers={"Cookie": csrf})
+    return f"{csrf}; sessionid={cookies['sessionid']}"
 
 
 def signed_in_cookie(port, username="buyer"):
@@ -275,7 +278,11 @@ def main():
                   f"errors {soak['errors']}  timeouts {soak['timeouts']}  load {load:.1f}")
     finally:
         gunicorn.terminate()
-        gunicorn.wait(timeout=30)
+        try:
+            gunicorn.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # workers still finishing queued requests
+            gunicorn.kill()
+            gunicorn.wait()
 
     ceiling = report["scenarios"].get("healthz (ceiling) | anonymous", [{}])[0].get("rps")
     print("\n| scenario | shopper | c | req/s | ratio to /healthz | p50 ms | p99 ms | errors | "

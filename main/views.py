@@ -32,8 +32,14 @@ def home(request):
 
 
 def _listing_page(request, scope, **extra):
-    """A product listing within `scope` (fixed field values), filtered and sorted as the query asks."""
-    return render(request, "main/product_list.html", {**_listing_context(request, scope), **extra})
+    """A product listing within `scope` (fixed field values), filtered and sorted as the query asks.
+
+    What it shows depends on the URL and the catalog alone, so it is rendered once per
+    URL and catalog version; the page's products are read only when it is rendered.
+    """
+    return render(request, "main/product_list.html", {
+        **_listing_context(request, scope), **extra,
+        "listing_cache_seconds": selectors.CACHE_SECONDS, "catalog_version": catalog_version()})
 
 
 def _listing_context(request, scope):

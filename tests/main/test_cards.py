@@ -89,3 +89,14 @@ def test_the_cached_shop_window_on_home_shows_a_new_price_at_once(client, django
         set_product_price(fresh(arrival), Decimal("649"))
     page = client.get("/").content.decode()
     assert "₹649" in page and "₹599" not in page
+
+
+def test_a_cached_listing_page_shows_a_new_price_at_once(client, django_capture_on_commit_callbacks):
+    product = ProductFactory(gender="Men", sub_category="Topwear", article_type="Shirts", price=Decimal("799"))
+    url = "/c/Men/Topwear/?colour=Blue&sort=price_asc"
+    assert "₹799" in client.get(url).content.decode()
+    assert "₹799" in client.get(url).content.decode()  # from the cache now
+    with django_capture_on_commit_callbacks(execute=True):
+        set_product_price(fresh(product), Decimal("899"))
+    page = client.get(url).content.decode()
+    assert "₹899" in page and "₹799" not in page
