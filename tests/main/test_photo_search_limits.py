@@ -9,7 +9,7 @@ from django.urls import reverse
 import main.forms
 import shop_ml.facade as facade
 from tests.factories import UserFactory
-from tests.main.test_views import png_bytes, upload, visual_model  # noqa: F401 (fixture)
+from tests.main.photo_search import png_bytes, upload
 
 pytestmark = pytest.mark.django_db
 

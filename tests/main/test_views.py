@@ -1,20 +1,18 @@
-import io
 import re
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
-from PIL import Image
 
 from main import views
 from main.models import Interaction
 from main.recommendations import Section
 from main.selectors import PER_PAGE
 from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.main.photo_search import png_bytes, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -316,33 +314,6 @@ def test_unknown_store_is_404(client):
 
 
 # --- Photo search -------------------------------------------------------------------
-
-
-def png_bytes(size=(40, 40)):
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def visual_model(monkeypatch):
-    """Stands in for shop_ml.facade.similar_to_image; `answer` is what it returns."""
-    import shop_ml.facade
-
-    class Model:
-        answer = []
-        calls = []
-
-    def similar_to_image(image, k):
-        Model.calls.append((image.mode, image.size, k))
-        return Model.answer
-
-    monkeypatch.setattr(shop_ml.facade, "similar_to_image", similar_to_image)
-    return Model
-
-
-def upload(client, data, name="photo.png"):
-    return client.post(reverse("main:photo_search"), {"photo": SimpleUploadedFile(name, data)})
 
 
 def test_photo_search_page_has_a_labelled_file_field_with_the_size_limit(client, settings):
