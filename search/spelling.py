@@ -15,8 +15,9 @@ from search.models import SearchTerm
 MIN_SIMILARITY = 0.2  # below pg_trgm's 0.3 default: "tshrit" ~ "tshirt" is 0.27
 CANDIDATES = 20
 MIN_LENGTH = 3  # shorter words are sizes, initials or too ambiguous to correct
-# A short word keeps its first letter: "nose" is not "rose".
-SAME_FIRST_LETTER_UP_TO = 5
+# A word of up to seven letters keeps its first letter: "nose" is not "rose", and
+# "lowers" is not "flowers".
+SAME_FIRST_LETTER_UP_TO = 7
 # A word only one or two product names use ("whit") is a typo when a word one edit
 # away is used a hundred times as often ("white").
 RARE = 2
