@@ -18,6 +18,7 @@ from shop_ml import facade
 # limit keeps us from parsing megabytes of JSON only to refuse them.
 MAX_BODY_BYTES = 32 * 1024
 PHOTO_GUESSES = 3
+MAX_NAME_CHARS = CategorizeForm.base_fields["name"].max_length
 
 
 def _error(message, status=400):
@@ -87,20 +88,49 @@ def categorize(request):
 
 @json_endpoint
 def categorize_photo(request):
-    """Multipart `photo` → {"article_types": [{"articleType", "probability"}] (top 3),
-    "available": bool}. The photo passes the upload gate and is only read, never stored."""
+    """Multipart `photo`, and the listing's `name` if it has one →
+    {"suggestions": one suggestion from name and photo together ({} without the fused
+    model), "model": "fused", "version", "disagreements": [{field, name, photo,
+    message}] where both are sure and differ, "article_types": the photo's own top 3
+    [{"articleType", "probability"}], "available": bool (article types were found)}.
+    The photo passes the upload gate and is only read, never stored."""
     upload = request.FILES.get("photo")
     if upload is None:
         return _error("Choose a photo (the “photo” field of a multipart form).")
+    name = request.POST.get("name", "").strip()
+    if len(name) > MAX_NAME_CHARS:
+        return _error(f"The name is {len(name)} characters long; the limit is {MAX_NAME_CHARS}.")
     try:
         image = decode_upload(upload, side=ANALYSIS_SIDE)
     except ValidationError as exc:
         return _error(" ".join(exc.messages))
     try:
-        guesses = facade.predict_article_type_from_image(image, top=PHOTO_GUESSES)
+        fused = _fused_suggestion(name, image)
+        if fused is None:
+            guesses = [{"articleType": label, "probability": prob} for label, prob in
+                       facade.predict_article_type_from_image(image, top=PHOTO_GUESSES)]
+        else:
+            guesses = fused["photo"]["candidates"]
     except facade.ModelBusy:
         return _error("The photo model is busy; try again in a few seconds.", status=503)
     return JsonResponse({
-        "article_types": [{"articleType": label, "probability": prob} for label, prob in guesses],
-        "available": bool(guesses),
+        "suggestions": _public(fused) if fused else {},
+        "model": "fused" if fused else "", "version": _served_version("fused") if fused else "",
+        "disagreements": fused["disagreements"] if fused else [],
+        "article_types": guesses, "available": bool(guesses),
     })
+
+
+def _fused_suggestion(name, image):
+    """The fused answer for (name, image), or None when only the name could answer."""
+    results = facade.categorize_listings([(name, image)])
+    if not results or results[0].get("source") == "name":
+        return None
+    return results[0]
+
+
+def _public(result):
+    """The suggestion fields the form shows (those of /api/categorize)."""
+    return {key: result[key] for key in ("name", "gender", "masterCategory", "subCategory",
+                                         "articleType", "baseColour", "season", "usage",
+                                         "confidence", "candidates")}

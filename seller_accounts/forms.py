@@ -16,7 +16,7 @@ from main.images import clean_upload
 from main.models import Product
 from main.selectors import TAXONOMY_FIELDS
 from seller_accounts.models import Seller
-from shop_ml.facade import CATEGORIZER_KINDS
+from shop_ml.facade import CATEGORIZER_KINDS, SUGGESTION_MODELS
 
 
 def _clean_store_name(value):
@@ -77,7 +77,7 @@ def parse_shown_suggestions(raw):
     if not isinstance(shown, dict) or set(shown) - {"model", "version", "fields"}:
         return None
     model, version, fields = shown.get("model"), shown.get("version", ""), shown.get("fields")
-    if model not in CATEGORIZER_KINDS or not isinstance(version, str) or not isinstance(fields, dict):
+    if model not in SUGGESTION_MODELS or not isinstance(version, str) or not isinstance(fields, dict):
         return None
     if version and not MODEL_VERSION.fullmatch(version):
         return None

@@ -439,3 +439,59 @@ def categorize(names, model="default"):
     except Exception:  # suggestions are optional: log, never break the form
         log.exception("categorize: %s model failed, no suggestions", model)
         return []
+
+
+# --- name and photo together ---
+# The fused categorizer (ml/fusion/): a listing's name and photo pooled into one
+# suggestion, the colour read from the photo, and the name/photo disagreements the
+# seller form words. It needs the "default" name categorizer and its own artifact
+# (which carries the encoder it was fitted on); without either, listings are
+# answered from the name alone with the reason in `photo_error`.
+FUSED_ARTIFACT = "categorizer-fused"
+# What a seller form's saved suggestions may name as their model.
+SUGGESTION_MODELS = CATEGORIZER_KINDS + ("fused",)
+
+
+def _load_fused():
+    from ml.fusion.listing import ListingCategorizer
+    from ml.fusion.training import load
+    from ml.vision.runtime import OnnxEncoder
+
+    fused, encoder_path, card = load(models_dir())
+    return ListingCategorizer(fused, OnnxEncoder(encoder_path, threads=settings.IMAGE_THREADS), card)
+
+
+_fused = _register(FUSED_ARTIFACT, _load_fused)
+
+
+def fused_categorizer():
+    """The loaded ListingCategorizer, or None (error logged once) when it is unusable."""
+    return _fused.get()
+
+
+def categorize_listings(items):
+    """One suggestion dict per (name, photo) in `items`, in order (ml/fusion/listing.py).
+
+    `photo` may be None, a path, bytes, a file or a PIL image; `name` may be "".
+    Answers from name and photo together when the fused model is loaded, else from
+    the name with `photo_error` saying why. [] when no name categorizer is usable.
+    Raises ModelBusy when a photo needs a forward pass and no slot frees up.
+    """
+    items = list(items)[:MAX_CATEGORIZE_BATCH]
+    name_model = categorizer("default")
+    if name_model is None or not items:
+        return []
+    listing = _fused.get() if any(photo is not None for _, photo in items) else None
+    if listing is None:
+        results = categorize([name or "" for name, _ in items])
+        for result, (_, photo) in zip(results, items):
+            result["source"] = "name"
+            if photo is not None:
+                result["photo_error"] = "no fused categorizer is trained"
+        return results
+    with _forward_pass_slot():
+        try:
+            return listing.predict(name_model, items)
+        except Exception:  # suggestions are optional: log, answer from the names
+            log.exception("categorize: fused model failed, answering from the names")
+            return categorize_listings([(name, None) for name, _ in items])

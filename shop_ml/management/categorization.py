@@ -106,7 +106,7 @@ STEPS = {"categorizer": train_categorizers}
 
 
 # -- evaluation ---------------------------------------------------------------------------
-def _served_or_fresh(kind, train_rows, val_rows, stdout):
+def served_or_fresh(kind, train_rows, val_rows, stdout):
     """A model that never saw the validation rows: the served one if so, else a new one."""
     try:
         model, card = training.load_model(facade.models_dir(), kind)
@@ -140,7 +140,7 @@ def evaluate(stdout=None, csv=None, **options):
                   "split": f"crc32(id) % 100 < {training.VAL_PERCENT} is validation"},
               "models": {}, "figures": {}, "per_class": {}}
     for kind in KINDS:
-        model, origin = _served_or_fresh(kind, train_rows, val_rows, stdout)
+        model, origin = served_or_fresh(kind, train_rows, val_rows, stdout)
         metrics = training.evaluate(model, val_rows, seen_names=seen)
         report["levels"][kind] = {f: {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
                                   for f, m in metrics.items()}

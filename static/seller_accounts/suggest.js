@@ -1,9 +1,13 @@
 // Live categorization on the seller's product form (seller_accounts/product_form.html).
 // Without this script the page is a plain form. With it, the name's suggested
 // taxonomy fills the empty fields; a field the seller typed is never overwritten,
-// only offered an "Apply" button. A chosen photo gets the image model's
-// article-type guess as a second opinion. What was shown goes into the hidden
-// #id_suggestions field, so a save can count which suggestions were kept.
+// only offered an "Apply" button. Once a photo is chosen, the suggestion comes
+// from the name and the photo together (one fused suggestion, its confidence per
+// field), the photo's own article-type guesses are offered as chips, and where
+// name and photo disagree with confidence the server's plain-words message is
+// shown. Without a fused model the photo's guesses are a second opinion beside the
+// name's suggestion. What was shown goes into the hidden #id_suggestions field, so
+// a save can count which suggestions were kept.
 (function () {
   "use strict";
 
@@ -36,6 +40,8 @@
   let shown = null; // {model, version, suggestions} of the name currently shown
   let photoGuesses = []; // [{articleType, probability}] of the chosen photo
   let photoMessage = "";
+  let conflicts = []; // the server's words where name and photo disagree with confidence
+  let fusedAvailable = true; // false once the server answered a photo without a fused model
   let timer = null;
   let nameRequest = null;
   let photoRequest = null;
@@ -146,6 +152,8 @@
       return;
     }
     const { suggestions } = shown;
+    part("title").textContent = shown.model === "fused"
+      ? "Suggested from the name and the photo" : "Suggested from the name";
     for (const [key, field] of Object.entries(FIELDS)) {
       const value = suggestions[key];
       if (!value || !fieldInput(field)) continue;
@@ -184,8 +192,7 @@
     chips.setAttribute("aria-label", "Article types guessed from the photo");
     for (const guess of photoGuesses) chips.append(chip(guess.articleType, guess.probability, "photo"));
     photoBox.append(title, chips);
-    const conflict = disagreement();
-    if (conflict) {
+    for (const conflict of conflicts) {
       const warning = document.createElement("p");
       warning.className = "alert alert-warning small py-1 px-2 mt-2 mb-0";
       warning.textContent = conflict;
@@ -193,12 +200,8 @@
     }
   }
 
-  // "" unless the photo's best guess and the name's article type differ.
-  function disagreement() {
-    const fromPhoto = photoGuesses.length && photoGuesses[0].articleType;
-    const fromName = shown && shown.suggestions.articleType;
-    if (!fromPhoto || !fromName || fromPhoto === fromName) return "";
-    return `The photo looks like ${fromPhoto}, the name suggests ${fromName}. Check the article type.`;
+  function photoChosen() {
+    return photoInput && photoInput.files && photoInput.files[0];
   }
 
   function render() {
@@ -265,37 +268,64 @@
     render();
   }
 
-  async function secondOpinion() {
-    const file = photoInput.files && photoInput.files[0];
-    photoGuesses = [];
-    photoMessage = file ? "Looking at the photo…" : "";
-    renderPhoto();
+  // The photo, with the name typed so far: one fused suggestion when the server has
+  // the fused model, else the photo's article types as a second opinion.
+  async function withPhoto() {
+    const file = photoChosen();
+    conflicts = [];
     if (!file) {
       if (photoRequest) photoRequest.controller.abort();
       photoRequest = null;
+      photoGuesses = [];
+      photoMessage = "";
+      fusedAvailable = true;
+      suggest(); // back to the name alone
       return;
     }
+    photoMessage = "Looking at the photo…";
+    renderPhoto();
     const body = new FormData();
     body.append("photo", file);
+    body.append("name", nameInput.value.trim());
     const mine = post(form.dataset.photoUrl, body, {}, photoRequest);
     photoRequest = mine;
+    let data;
     try {
-      const data = await mine.request;
-      if (mine !== photoRequest) return;
-      photoGuesses = data.article_types || [];
-      photoMessage = data.available ? "" : "No image model is trained, so there is no second opinion.";
+      data = await mine.request;
     } catch (error) {
       if (mine !== photoRequest) return;
+      photoGuesses = [];
       photoMessage = error.message;
+      renderPhoto();
+      announce(error.message);
+      return;
     }
-    renderPhoto();
+    if (mine !== photoRequest) return;
+    photoGuesses = data.article_types || [];
+    photoMessage = data.available ? "" : "No image model is trained, so there is no second opinion.";
+    const fused = data.suggestions && data.suggestions.articleType;
+    fusedAvailable = Boolean(fused);
+    let filled = [];
+    if (fused) {
+      conflicts = (data.disagreements || []).map((d) => d.message);
+      shown = { model: data.model, version: data.version, suggestions: data.suggestions };
+      setNote("");
+      filled = prefill(data.suggestions);
+      remember();
+    }
+    render();
+    const s = data.suggestions || {};
     const guesses = photoGuesses.map((g) => `${g.articleType} ${percent(g.probability)}`).join(", ");
-    announce(guesses ? `From the photo: ${guesses}. ${disagreement()}` : photoMessage);
+    announce((fused ? `Suggested from the name and the photo: ${[s.gender, s.subCategory, s.articleType].filter(Boolean).join(", ")}.`
+      + (filled.length ? ` Filled in ${filled.join(", ")}.` : "") : "")
+      + (guesses ? ` From the photo: ${guesses}.` : ` ${photoMessage}`)
+      + (conflicts.length ? ` ${conflicts.join(" ")}` : ""));
+    if (!fused && nameInput.value.trim().length >= MIN_NAME_CHARS) suggest();
   }
 
   nameInput.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(suggest, DEBOUNCE_MS);
+    timer = setTimeout(photoChosen() && fusedAvailable ? withPhoto : suggest, DEBOUNCE_MS);
   });
   for (const field of Object.values(FIELDS)) {
     const input = fieldInput(field);
@@ -306,7 +336,7 @@
       render();
     });
   }
-  if (photoInput) photoInput.addEventListener("change", secondOpinion);
+  if (photoInput) photoInput.addEventListener("change", withPhoto);
 
   // A form sent back with errors keeps its hidden suggestions: show them again.
   if (shownInput.value && nameInput.value.trim()) suggest();

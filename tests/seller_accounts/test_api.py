@@ -173,7 +173,8 @@ def test_a_photo_answers_the_top_three_article_types(client_a, photo_guesses, se
     assert response.status_code == 200
     assert response.json() == {"available": True, "article_types": [
         {"articleType": "Jeans", "probability": 0.8}, {"articleType": "Trousers", "probability": 0.15},
-        {"articleType": "Shorts", "probability": 0.05}]}
+        {"articleType": "Shorts", "probability": 0.05}],
+        "suggestions": {}, "model": "", "version": "", "disagreements": []}  # no fused model
     assert photo_guesses == [((64, 80), 3)]
     assert stored_files(settings) == []
 
@@ -181,7 +182,9 @@ def test_a_photo_answers_the_top_three_article_types(client_a, photo_guesses, se
 def test_no_image_model_answers_unavailable(client_a, monkeypatch):
     monkeypatch.setattr(facade, "predict_article_type_from_image", lambda image, top=3: [])
     response = client_a.post(PHOTO, {"photo": upload()})
-    assert response.status_code == 200 and response.json() == {"available": False, "article_types": []}
+    assert response.status_code == 200 and response.json() == {
+        "available": False, "article_types": [], "suggestions": {}, "model": "", "version": "",
+        "disagreements": []}
 
 
 @pytest.mark.parametrize("photo,message", [

@@ -1,6 +1,6 @@
 """Evaluate the shop's models on their validation splits and write reports.
 
-    python manage.py evaluate_models [--categorization] [--images] [--recs] [--search] [--csv PATH]
+    python manage.py evaluate_models [--categorization] [--fusion] [--images] [--recs] [--search] [--csv PATH]
 
 Each section writes MODELS_DIR/reports/<section>.json (plus PNG figures) for
 the staff dashboard. Without a section flag every section runs. Sections are
@@ -9,13 +9,14 @@ functions `evaluate(stdout=None, **options)` registered in SECTIONS below.
 from django.core.management.base import BaseCommand
 
 from search import evaluation as search_evaluation
-from shop_ml.management import categorization
+from shop_ml.management import categorization, fusion
 
 
 def _sections():
     """Flag name -> evaluate function. `--search` judges the shop's search, which reads
     queries with the categorizer, on the query set in search/data/queries.csv."""
-    sections = {"categorization": categorization.evaluate, "search": search_evaluation.evaluate}
+    sections = {"categorization": categorization.evaluate, "search": search_evaluation.evaluate,
+                "fusion": fusion.evaluate}
     try:  # imported here: the web image has no torch, and its evaluate_models still runs the rest
         from shop_ml.management import image_search
         sections["images"] = image_search.evaluate

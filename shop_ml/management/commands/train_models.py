@@ -15,13 +15,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ml.artifacts import current_version
 from ml.categorization.training import ARTIFACT_NAMES
-from shop_ml.management import categorization, image_search, recommendations
+from shop_ml.management import categorization, fusion, image_search, recommendations
 
 
 def _steps():
     """Step name -> function, in the order `train_models` runs them (the
     collaborative blend is tuned with the content model, so content comes first)."""
-    return {**categorization.STEPS, **recommendations.STEPS, **image_search.STEPS}
+    return {**categorization.STEPS, **recommendations.STEPS, **image_search.STEPS,
+            **fusion.STEPS}
 
 
 def _artifacts(step):
@@ -31,8 +32,9 @@ def _artifacts(step):
 
 def _trained(step):
     """Every artifact of the step has a version, and none is stale (the image index
-    goes stale when products gained photos since it was built)."""
-    stale = image_search.STALE.get(step)
+    goes stale when products gained photos since it was built, the fused categorizer
+    when the image encoder changed)."""
+    stale = {**image_search.STALE, **fusion.STALE}.get(step)
     return (all(current_version(settings.MODELS_DIR, name) for name in _artifacts(step))
             and not (stale and stale()))
 
