@@ -50,17 +50,26 @@ class Understanding:
         return bool(self.filters or self.boosts)
 
 
+def _the_product(found, kinds):
+    """Which of several kinds of product named is the product: the last of a run of
+    words ("denim jacket" is a jacket), the first when other words part them ("shoes
+    to go with jeans" are shoes)."""
+    adjacent = all(found[a][0] + len(found[a][1]) == found[b][0] for a, b in zip(kinds, kinds[1:]))
+    return kinds[-1] if adjacent else kinds[0]
+
+
 def _read_phrases(found):
     """({field: values} the phrases mean, alternatives united; the words the matches
-    rank by). One kind of product: the last one named is the product and earlier ones
-    describe it ("denim jacket" is a jacket; "denim" ranks). Words of everyday phrases
-    rank too ("loafers" first among casual and formal shoes)."""
-    kinds = [i for i, (_, meaning) in enumerate(found) if meaning.field in KIND_FIELDS]
+    rank by). One kind of product (`_the_product`); the others describe it and rank
+    ("denim"), as do words of everyday phrases ("loafers" first among casual and
+    formal shoes)."""
+    kinds = [i for i, (_, _, meaning) in enumerate(found) if meaning.field in KIND_FIELDS]
+    described = set(kinds) - {_the_product(found, kinds)} if kinds else set()
     merged, ranking = {}, []
-    for i, (words, meaning) in enumerate(found):
-        if meaning.everyday or i in kinds[:-1]:
+    for i, (_, words, meaning) in enumerate(found):
+        if meaning.everyday or i in described:
             ranking += words
-        if i in kinds[:-1]:
+        if i in described:
             continue
         values = merged.setdefault(meaning.field, ())
         merged[meaning.field] = values + tuple(v for v in meaning.values if v not in values)

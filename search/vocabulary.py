@@ -130,15 +130,16 @@ class Vocabulary:
             self.phrases[form] = Meaning(field, (value,))
 
     def parse(self, words):
-        """Split `words` into ([(phrase words, Meaning)] found, the words no phrase
-        explains), matching the longest phrase first, left to right; fillers are dropped."""
+        """Split `words` into ([(position, phrase words, Meaning)] found, the words no
+        phrase explains), matching the longest phrase first, left to right; fillers are
+        dropped."""
         found, rest, i = [], [], 0
         while i < len(words):
             for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 meaning = self.phrases.get(" ".join(words[i:i + n]))
                 if meaning is not None:
                     if meaning.field != FILLER:
-                        found.append((tuple(words[i:i + n]), meaning))
+                        found.append((i, tuple(words[i:i + n]), meaning))
                     i += n
                     break
             else:

@@ -159,9 +159,12 @@ def test_the_stored_document_follows_renames_and_uses_the_gin_index(shop):
 
 
 def test_the_last_kind_named_is_the_product_and_earlier_ones_describe_it(shop):
-    found = [(("denim",), Meaning("article_type", ("Jeans",), everyday=True)),
-             (("jacket",), Meaning("article_type", ("Jackets",))), (("men",), Meaning("gender", ("Men",)))]
+    jeans, jackets = Meaning("article_type", ("Jeans",), everyday=True), Meaning("article_type", ("Jackets",))
+    found = [(0, ("denim",), jeans), (1, ("jacket",), jackets), (2, ("men",), Meaning("gender", ("Men",)))]
     assert understanding._read_phrases(found) == (
         {"article_type": ("Jackets",), "gender": ("Men",)}, ["denim"])
+    # Parted by other words, the first is the product: "jacket to go with denim".
+    parted = [(0, ("jacket",), jackets), (4, ("denim",), jeans)]
+    assert understanding._read_phrases(parted) == ({"article_type": ("Jackets",)}, ["denim"])
     assert understand("loafers").ranking == ("loafers",)
     assert understand("tshirt").ranking == ()  # a label's own name adds nothing to rank by

@@ -77,9 +77,9 @@ def vocabulary(**extra):
 
 def test_the_longest_phrase_wins_and_unexplained_words_are_kept():
     found, rest = vocabulary().parse(words_of("nike navy blue t shirt for boys"))
-    assert found == [(("navy", "blue"), Meaning("base_colour", ("Navy Blue",))),
-                     (("t", "shirt"), Meaning("article_type", ("Tshirts",), everyday=True)),
-                     (("boys",), Meaning("gender", ("Boys",)))]
+    assert found == [(1, ("navy", "blue"), Meaning("base_colour", ("Navy Blue",))),
+                     (3, ("t", "shirt"), Meaning("article_type", ("Tshirts",), everyday=True)),
+                     (6, ("boys",), Meaning("gender", ("Boys",)))]
     assert rest == ["nike"]
 
 
