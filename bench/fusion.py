@@ -24,14 +24,13 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse
 import platform
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import percentiles, write_section
+from bench.report import percentiles, time_each, write_section
 from ml.categorization import training as name_training
 from ml.fusion import training as fusion_training
 from ml.fusion.listing import ListingCategorizer
@@ -55,15 +54,6 @@ def listings(limit):
         if len(out) >= limit:
             break
     return out
-
-
-def timed(call, items):
-    samples = []
-    for item in items:
-        started = time.perf_counter()
-        call(item)
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def main(argv=None):
@@ -90,11 +80,11 @@ def main(argv=None):
             name_model, [item]),
     }
     for call in runs.values():   # warm-up: first calls allocate
-        timed(call, items[:5])
+        time_each(call, items[:5])
     best = {}
     for _ in range(args.rounds):
         for label, call in runs.items():
-            figures = percentiles(timed(call, items))
+            figures = percentiles(time_each(call, items))
             if label not in best or figures["p50"] < best[label]["p50"]:
                 best[label] = figures
     baseline = best["name alone (default categorizer)"]["p50"]

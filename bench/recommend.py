@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.report import percentiles, write_section  # noqa: E402
+from bench.report import percentiles, time_each, write_section  # noqa: E402
 from ml.recommend.catalog import normalise_product, stable_unit  # noqa: E402
 from ml.recommend.collaborative import CollaborativeModel  # noqa: E402
 from ml.recommend.content import ContentModel  # noqa: E402
@@ -50,12 +50,7 @@ def timed(call, queries):
 
 
 def _timed(call, queries):
-    samples = []
-    for query in queries:
-        started = time.perf_counter()
-        call(query)
-        samples.append((time.perf_counter() - started) * 1000)
-    return percentiles(samples)
+    return percentiles(time_each(call, queries))
 
 
 def main(argv=None):

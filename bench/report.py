@@ -1,5 +1,6 @@
-"""What every benchmark script shares: percentiles and its section of docs/benchmarks.md."""
+"""What every benchmark script shares: timing, percentiles and its section of docs/benchmarks.md."""
 import statistics
+import time
 
 
 def percentiles(samples_ms):
@@ -7,6 +8,16 @@ def percentiles(samples_ms):
     ordered = sorted(samples_ms)
     return {"p50": statistics.median(ordered),
             "p99": ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]}
+
+
+def time_each(call, items):
+    """Milliseconds `call(item)` took, per item."""
+    samples = []
+    for item in items:
+        started = time.perf_counter()
+        call(item)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
 
 
 def write_section(path, heading, body):

@@ -78,13 +78,19 @@ def registry(request):
 @require_POST
 def serve_version(request):
     name, version = request.POST.get("name", ""), request.POST.get("version", "")
+    return _staff_write(request, lambda: services.serve_version(name, version, request.user),
+                        lambda _: f"{name} now serves version {version}.", "dashboards:registry")
+
+
+def _staff_write(request, write, done, back):
+    """Run a staff page's write: its refusal, or `done(result)`, becomes the message."""
     try:
-        services.serve_version(name, version, request.user)
+        result = write()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{name} now serves version {version}.")
-    return redirect("dashboards:registry")
+        messages.success(request, done(result))
+    return redirect(back)
 
 
 @seller_required
@@ -108,10 +114,5 @@ def mislabels(request):
 @require_POST
 def accept_mislabel(request):
     sku, field = request.POST.get("sku", ""), request.POST.get("field", "")
-    try:
-        product = services.accept_mislabel_correction(sku, field, request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"{product.name}: {field} corrected.")
-    return redirect("dashboards:mislabels")
+    return _staff_write(request, lambda: services.accept_mislabel_correction(sku, field, request.user),
+                        lambda product: f"{product.name}: {field} corrected.", "dashboards:mislabels")

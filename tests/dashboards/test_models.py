@@ -30,7 +30,7 @@ def train_fake(settings, name, metrics, activate=True):
 def test_missing_reports_show_not_evaluated_yet(staff_client):
     response = staff_client.get(reverse("dashboards:models"))
     assert response.status_code == 200
-    assert response.content.decode().count("Not evaluated yet.") == 3
+    assert response.content.decode().count("Not evaluated yet.") == 4  # incl. name + photo
 
 
 @pytest.mark.django_db
@@ -42,6 +42,7 @@ def test_reports_are_read_whatever_keys_they_hold(staff_client, settings):
     })
     write_report(settings, "images", {"p@10 articleType": 0.71})
     write_report(settings, "recommendations", "{not json")
+    write_report(settings, "fusion", {"accuracy": {"fused": {"articleType": 0.97}}})
     response = staff_client.get(reverse("dashboards:models"))
     assert response.status_code == 200
     reports = {r["name"]: r for r in response.context["reports"]}
