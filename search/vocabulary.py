@@ -94,7 +94,7 @@ def read_curated(path=CURATED_FILE):
 
 
 class Vocabulary:
-    """Phrase → Meaning, and the words it knows (for spelling correction)."""
+    """Phrase → Meaning, and the words of its meaningful phrases (for spelling correction)."""
 
     def __init__(self, catalog_values, curated):
         """`catalog_values`: {field: iterable of values the catalog holds}."""
@@ -116,7 +116,9 @@ class Vocabulary:
             values = tuple(v for v in meaning.values if v in present.get(meaning.field, ()))
             if values:
                 self.phrases[phrase] = Meaning(meaning.field, values, everyday=True)
-        self.words = {word for phrase in self.phrases for word in phrase.split()}
+        # What a typo may be corrected to: never a filler ("nike" is not "nice").
+        self.words = {word for phrase, meaning in self.phrases.items() if meaning.field != FILLER
+                      for word in phrase.split()}
 
     def _add_label(self, form, field, value):
         """Fields arrive broadest first, so a later field is more specific and wins,

@@ -101,3 +101,9 @@ def test_a_part_of_a_combined_label_never_hides_a_label_of_its_own():
     assert words["tie"] == words["ties"] == Meaning("article_type", ("Ties",))
     assert words["cufflink"] == Meaning("article_type", ("Ties and Cufflinks",))
     assert words["body mist"] == Meaning("article_type", ("Perfume and Body Mist",))
+
+
+def test_filler_words_are_never_what_a_typo_becomes():
+    words = vocabulary().words
+    assert {"sneakers", "navy", "tshirts"} <= words
+    assert not {"for", "wear", "nice", "something"} & words
