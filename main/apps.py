@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
+from PIL import Image
 
 
 class MainConfig(AppConfig):
@@ -7,8 +8,6 @@ class MainConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self):
-        from PIL import Image
-
         # Pillow checks every image it opens in this process (ML commands included) against
         # this budget from the header, before decoding: over twice the budget it refuses.
         # main.images refuses anything over the budget itself, with a clear message.

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ml.artifacts import write_atomic
 
@@ -72,8 +73,6 @@ def extract(items, encoder, work_dir, batch_size=64, progress=True, stop_after=N
     folder that is still asked for. `stop_after` (batches) simulates an
     interruption in tests.
     """
-    from tqdm import tqdm
-
     items = list(items)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)

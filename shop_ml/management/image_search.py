@@ -13,7 +13,14 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from main.models import Product
 from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
+from ml.styles_csv import load_rows
+from ml.vision import search as image_search
+from ml.vision.data import photo_rows, split_of
+from ml.vision.preprocess import ImageError
+from ml.vision.runtime import OnnxEncoder
+from ml.vision.search import ARTIFACT, ENCODER_FILE, ImageSearch
 from shop_ml import facade
 from shop_ml.management import say
 
@@ -46,7 +53,6 @@ def catalog_items():
     An empty shop (no products at all) falls back to the shipped photos, keyed
     by their dataset id, which is also the sku the importer gives them.
     """
-    from main.models import Product
 
     products = Product.objects.exclude(image="").order_by("id").only("sku", "image")
     items = [(p.sku, _product_photo(p)) for p in products.iterator(chunk_size=2000)]
@@ -65,8 +71,6 @@ def build_index(stdout=None, progress=True, batch_size=64, **options):
     Resumable: an interrupted run keeps its finished chunks and the next run
     embeds only what is left. Embedding runs on ONNX Runtime (no torch).
     """
-    from ml.vision import search as image_search
-    from ml.vision.runtime import OnnxEncoder
 
     items, source = catalog_items()
     if not items:
@@ -94,8 +98,6 @@ def is_stale():
     `train_models --if-missing` rebuilds a stale index, so an existing install
     picks up newly imported photos (and the ONNX encoder) on its next `make run`.
     """
-    from main.models import Product
-    from ml.vision.search import ARTIFACT, ENCODER_FILE
 
     try:
         card = load_card(current_folder(facade.models_dir(), ARTIFACT))
@@ -109,7 +111,6 @@ def is_stale():
 
 def ensure_index(stdout=None, progress=True):
     """The served ImageSearch, building it first if there is none (or it is unreadable)."""
-    from ml.vision.search import ImageSearch
 
     try:
         return ImageSearch.load(facade.models_dir())
@@ -119,12 +120,11 @@ def ensure_index(stdout=None, progress=True):
     return ImageSearch.load(facade.models_dir())
 
 
-def train_encoder(stdout=None, styles=None, images=None, epochs=1, progress=True,
+def train_encoder(stdout=None, styles=None, images=None, epochs=2, progress=True,
                   network_factory=None, **options):
     """Fine-tune Lite0 on article types (train split) and save it as `image-encoder`:
     the torch checkpoint (for further training) and its ONNX export (what is served)."""
-    from ml.vision.data import photo_rows
-    from ml.vision.train import train
+    from ml.vision.train import train  # here: training loads torch (~600 MB), which nothing else here needs
 
     rows = photo_rows(styles or DEFAULT_STYLES, images or DEFAULT_IMAGES)
     if not rows:
@@ -163,17 +163,12 @@ def evaluate(stdout=None, k=10, limit=None, **options):
     with every validation product excluded, i.e. unseen photos against the
     rest of the catalog. Written to MODELS_DIR/reports/images.json.
     """
-    from main.models import Product
-    from ml.vision.data import split_of
-    from ml.vision.preprocess import ImageError
-    from ml.vision.search import ImageSearch
 
     search = ImageSearch.load(facade.models_dir())
     fields = ("sku", "article_type", "base_colour", "gender")
     attributes = {row["sku"]: row for row in Product.objects.values(*fields).iterator()}
     source = "Product table"
     if not attributes:
-        from ml.styles_csv import load_rows
 
         rows, _ = load_rows(DEFAULT_STYLES)
         attributes = {r["id"]: {"sku": r["id"], "article_type": r["articleType"],

@@ -15,6 +15,9 @@ from django.utils import timezone
 
 from main.models import Interaction, Product
 from ml.recommend import store
+from ml.recommend.collaborative import CollaborativeModel
+from ml.recommend.content import ContentModel
+from ml.recommend.evaluation import compare, time_split, tune_hybrid
 from ml.recommend.simulation import SESSION_PREFIX, SHOPPER_PREFIX, SIMULATED_LABEL, simulate
 from shop_ml import facade
 from shop_ml.management import say
@@ -55,7 +58,6 @@ def describe_data(rows):
 
 def train_content(stdout=None, **options):
     """train_models step "recommender-content": similar items from the catalog text."""
-    from ml.recommend.content import ContentModel
 
     products = product_rows()
     if not products:
@@ -73,8 +75,6 @@ def train_content(stdout=None, **options):
 
 def train_collaborative(stdout=None, **options):
     """train_models step "recommender-collaborative": ALS, co-purchases, popularity, blend."""
-    from ml.recommend.collaborative import CollaborativeModel
-    from ml.recommend.evaluation import tune_hybrid
 
     rows = interaction_rows()
     if not rows:
@@ -106,7 +106,6 @@ STEPS = {"recommender-content": train_content,
 
 def evaluate(stdout=None, max_shoppers=1000, **options):
     """evaluate_models --recs: all methods side by side -> MODELS_DIR/reports/recommendations.json."""
-    from ml.recommend.evaluation import compare, time_split
 
     products = product_rows()
     rows = interaction_rows()
