@@ -83,8 +83,9 @@ def pool(p_name, p_photo, weights):
     """The weighted product of experts of two aligned probability matrices;
     `weights` = (a, a', b, b') as in the module docstring."""
     a, a_sure, b, b_sure = weights
-    w_name = a + a_sure * p_name.max(axis=1, keepdims=True)
-    w_photo = b + b_sure * p_photo.max(axis=1, keepdims=True)
+    # An expert is trusted less or not at all, never inverted: weights stay >= 0.
+    w_name = np.maximum(a + a_sure * p_name.max(axis=1, keepdims=True), 0.0)
+    w_photo = np.maximum(b + b_sure * p_photo.max(axis=1, keepdims=True), 0.0)
     z = w_name * np.log(np.maximum(p_name, FLOOR)) + w_photo * np.log(np.maximum(p_photo, FLOOR))
     return np.exp(log_softmax(z))
 

@@ -42,9 +42,12 @@ DEFAULT_HEAD_C = 0.5
 # Pooling weights (a, a', b, b') start from the name alone and stay within these bounds.
 WEIGHT_BOUNDS = ((0.0, 4.0), (-4.0, 4.0), (0.0, 4.0), (-4.0, 4.0))
 WEIGHT_PENALTY = 1e-3      # a little L2 pull towards the name alone
+WEIGHT_START = (1.0, 0.0, 0.25, 0.0)
 FOLDS = 5
 MIN_GENDER_ROWS = 2         # a (gender, articleType) pair seen this often is allowed
 CONFUSION_TOP = 15
+# Decided on their own (not through the taxonomy), so pooling them can be judged per field.
+INDEPENDENT_FIELDS = ("gender", "baseColour", "season", "usage")
 
 
 def is_fusion_validation(row):
@@ -119,7 +122,8 @@ def fit_weights(p_name, p_photo, truth):
             nll = -np.log(np.maximum(p[np.arange(len(y)), y], 1e-12)).mean()
             return nll + WEIGHT_PENALTY * float(np.sum((np.asarray(w) - NAME_ONLY) ** 2))
 
-        found = minimize(loss, np.asarray(NAME_ONLY), method="L-BFGS-B", bounds=WEIGHT_BOUNDS)
+        # Start with some photo weight: at none, the clipping at 0 leaves no gradient.
+        found = minimize(loss, np.asarray(WEIGHT_START), method="L-BFGS-B", bounds=WEIGHT_BOUNDS)
         weights[field] = tuple(round(float(v), 4) for v in found.x)
     return weights
 
@@ -138,6 +142,54 @@ def _take(evidence, index):
     return {part: values[index] for part, values in evidence.items()}
 
 
+def fit_pooling(model, fusion_rows, fusion_evidence, name_model_split, say):
+    """Fit `model`'s pooling weights on the fusion split and return the comparison of
+    name, photo and fused answers there (the fused ones out-of-fold).
+
+    A field whose out-of-fold fused accuracy is below the name's alone keeps the name
+    alone (gender, colour, season and usage: the fields decided on their own)."""
+    names = [r["productDisplayName"] for r in fusion_rows]
+    p_name = model.name_probabilities(name_model_split, names)
+    p_photo = model.photo_probabilities(name_model_split, fusion_evidence)
+    truth = {f: _truth_index(name_model_split.heads[f].classes, [r.get(f, "") for r in fusion_rows])
+             for f in p_photo}
+
+    # Out-of-fold: each fold is decided with weights fitted on the other folds.
+    fold = np.asarray([i % FOLDS for i in range(len(fusion_rows))])
+    fused = {f: np.zeros_like(p) for f, p in p_name.items()}
+    for k in range(FOLDS):
+        train_idx, test_idx = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        model.weights = fit_weights({f: p[train_idx] for f, p in p_name.items()},
+                                    {f: p[train_idx] for f, p in p_photo.items()},
+                                    {f: t[train_idx] for f, t in truth.items()})
+        part = model.fused_probabilities({f: p[test_idx] for f, p in p_name.items()},
+                                         {f: p[test_idx] for f, p in p_photo.items()},
+                                         np.ones(len(test_idx), bool))
+        for f, values in fused.items():
+            values[test_idx] = part[f]
+    model.weights = fit_weights(p_name, p_photo, truth)
+    for field in INDEPENDENT_FIELDS:
+        known = truth[field] >= 0
+        right = {source: (p[field].argmax(axis=1) == truth[field])[known].mean()
+                 for source, p in (("name", p_name), ("fused", fused))}
+        if right["fused"] < right["name"]:
+            say(f"[fused] {field}: the name alone is better out-of-fold; the photo is not pooled")
+            model.weights[field] = NAME_ONLY
+            fused[field] = p_name[field]
+    say("[fused] weights (name, name by confidence, photo, photo by confidence): " + ", ".join(
+        f"{f} {'/'.join(f'{v:g}' for v in w)}" for f, w in model.weights.items()))
+
+    decided = {
+        "name": name_model_split.decide({f: p.copy() for f, p in p_name.items()})[0],
+        "photo": model.decide(name_model_split, {**p_name, **p_photo})[0],
+        "fused": model.decide(name_model_split, fused)[0],
+    }
+    comparison = compare(fusion_rows, decided)
+    for source, values in comparison["accuracy"].items():
+        say(f"[fused] {source:5s} " + ", ".join(f"{f} {a:.4f}" for f, a in values.items()))
+    return comparison
+
+
 def train_and_evaluate(rows, skus, evidence, name_model_split, encoder_classes=(), say=None):
     """(FusedCategorizer, card, comparison) from catalog `rows`, photo `evidence`
     (rows aligned with `skus`) and a name model trained on the name train split."""
@@ -152,40 +204,8 @@ def train_and_evaluate(rows, skus, evidence, name_model_split, encoder_classes=(
     heads = fit_photo_heads(_take(evidence, [position[str(r["id"])] for r in head_rows]),
                             head_rows, say=say)
     model = FusedCategorizer(heads, {}, gender_articles(rows), encoder_classes)
-
     fusion_evidence = _take(evidence, [position[str(r["id"])] for r in fusion_rows])
-    names = [r["productDisplayName"] for r in fusion_rows]
-    p_name = model.name_probabilities(name_model_split, names)
-    p_photo = model.photo_probabilities(name_model_split, fusion_evidence)
-    truth = {f: _truth_index(name_model_split.heads[f].classes, [r.get(f, "") for r in fusion_rows])
-             for f in p_photo}
-
-    # Out-of-fold: each fold is decided with weights fitted on the other folds.
-    fold = np.asarray([i % FOLDS for i in range(len(fusion_rows))])
-    fused = {f: np.zeros_like(p) for f, p in p_name.items()}
-    for k in range(FOLDS):
-        train_idx, test_idx = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-        weights = fit_weights({f: p[train_idx] for f, p in p_name.items()},
-                              {f: p[train_idx] for f, p in p_photo.items()},
-                              {f: t[train_idx] for f, t in truth.items()})
-        model.weights = weights
-        part = model.fused_probabilities({f: p[test_idx] for f, p in p_name.items()},
-                                         {f: p[test_idx] for f, p in p_photo.items()},
-                                         np.ones(len(test_idx), bool))
-        for f, values in fused.items():
-            values[test_idx] = part[f]
-    model.weights = fit_weights(p_name, p_photo, truth)
-    say("[fused] weights (name, name by confidence, photo, photo by confidence): " + ", ".join(
-        f"{f} {'/'.join(f'{v:g}' for v in w)}" for f, w in model.weights.items()))
-
-    decided = {
-        "name": name_model_split.decide({f: p.copy() for f, p in p_name.items()})[0],
-        "photo": model.decide(name_model_split, {**p_name, **p_photo})[0],
-        "fused": model.decide(name_model_split, fused)[0],
-    }
-    comparison = compare(fusion_rows, decided)
-    for source, values in comparison["accuracy"].items():
-        say(f"[fused] {source:5s} " + ", ".join(f"{f} {a:.4f}" for f, a in values.items()))
+    comparison = fit_pooling(model, fusion_rows, fusion_evidence, name_model_split, say)
     card = {
         "model": "fused",
         "task": "product name + photo -> " + ", ".join(FIELDS),
