@@ -16,6 +16,8 @@ with (a, a', b, b') fitted per field on a split neither base model learnt from
 decision (the article type fits the subcategory), and finally keeps the
 gender one the catalog has seen with that article type.
 """
+import re
+
 import numpy as np
 
 FIELDS = ("gender", "subCategory", "articleType", "baseColour", "season", "usage")
@@ -77,6 +79,10 @@ def align(probabilities, classes, target_classes):
 
 
 NAME_ONLY = (1.0, 0.0, 0.0, 0.0)
+# A name with no colour word says little about the colour: its colour is the name's and
+# the photo's opinions with equal weight (on the 83 such names of the fusion split,
+# 0.49 right against 0.43 for the name alone and 0.39 for the photo alone).
+COLOURLESS_WEIGHTS = (1.0, 0.0, 1.0, 0.0)
 
 
 def pool(p_name, p_photo, weights):
@@ -113,14 +119,27 @@ class FusedCategorizer:
 
         return name_model.probabilities(name_model.scores([clean_name(n) for n in names]))
 
-    def fused_probabilities(self, p_name, p_photo, has_name):
-        """Per field: pooled where a row has a name, the photo's alone where it has none."""
+    def fused_probabilities(self, p_name, p_photo, has_name, colourless=None):
+        """Per field: pooled where a row has a name, the photo's alone where it has none;
+        the colour of a `colourless` row (a name without a colour word) pooled evenly."""
         has_name = np.asarray(has_name, bool)[:, None]
         out = dict(p_name)
         for field, photo in p_photo.items():
             pooled = pool(p_name[field], photo, self.weights.get(field, NAME_ONLY))
+            if field == "baseColour" and colourless is not None:
+                pooled = np.where(np.asarray(colourless, bool)[:, None],
+                                  pool(p_name[field], photo, COLOURLESS_WEIGHTS), pooled)
             out[field] = np.where(has_name, pooled, photo)
         return out
+
+    @staticmethod
+    def colourless(name_model, cleaned_names):
+        """Per name: True when no word of it is a word of a colour the name model knows."""
+        words = name_model._cached("colour_words", lambda: frozenset(
+            w for colour in name_model.heads["baseColour"].classes
+            for w in re.findall(r"[a-z]+", str(colour).lower())))
+        return np.asarray([not (set(re.findall(r"[a-z]+", n.lower())) & words)
+                           for n in cleaned_names])
 
     # -- decisions --------------------------------------------------------------------
     def decide(self, name_model, P):
@@ -150,7 +169,8 @@ class FusedCategorizer:
         has_name = np.asarray([bool(c.strip()) for c in cleaned])
         p_name = name_model.probabilities(name_model.scores(cleaned))
         p_photo = self.photo_probabilities(name_model, evidence)
-        fused = self.fused_probabilities(p_name, p_photo, has_name)
+        fused = self.fused_probabilities(p_name, p_photo, has_name,
+                                         self.colourless(name_model, cleaned))
         results = name_model.describe(names, cleaned, *self.decide(name_model, fused))
         photo_top = name_model._top(name_model.heads["articleType"].classes, p_photo["articleType"])
         for i, result in enumerate(results):

@@ -24,6 +24,7 @@ import numpy as np
 
 from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
 from ml.categorization import training as name_training
+from ml.categorization.features import clean_name
 from ml.vision import data as photo_data
 
 from .evidence import encoder_hash
@@ -149,6 +150,8 @@ def fit_pooling(model, fusion_rows, fusion_evidence, name_model_split, say):
     A field whose out-of-fold fused accuracy is below the name's alone keeps the name
     alone (gender, colour, season and usage: the fields decided on their own)."""
     names = [r["productDisplayName"] for r in fusion_rows]
+    colourless = model.colourless(name_model_split, [clean_name(n) for n in names])
+    every = np.ones(len(fusion_rows), bool)
     p_name = model.name_probabilities(name_model_split, names)
     p_photo = model.photo_probabilities(name_model_split, fusion_evidence)
     truth = {f: _truth_index(name_model_split.heads[f].classes, [r.get(f, "") for r in fusion_rows])
@@ -164,7 +167,7 @@ def fit_pooling(model, fusion_rows, fusion_evidence, name_model_split, say):
                                     {f: t[train_idx] for f, t in truth.items()})
         part = model.fused_probabilities({f: p[test_idx] for f, p in p_name.items()},
                                          {f: p[test_idx] for f, p in p_photo.items()},
-                                         np.ones(len(test_idx), bool))
+                                         every[test_idx], colourless[test_idx])
         for f, values in fused.items():
             values[test_idx] = part[f]
     model.weights = fit_weights(p_name, p_photo, truth)
@@ -175,7 +178,7 @@ def fit_pooling(model, fusion_rows, fusion_evidence, name_model_split, say):
         if right["fused"] < right["name"]:
             say(f"[fused] {field}: the name alone is better out-of-fold; the photo is not pooled")
             model.weights[field] = NAME_ONLY
-            fused[field] = p_name[field]
+            fused[field] = model.fused_probabilities(p_name, p_photo, every, colourless)[field]
     say("[fused] weights (name, name by confidence, photo, photo by confidence): " + ", ".join(
         f"{f} {'/'.join(f'{v:g}' for v in w)}" for f, w in model.weights.items()))
 

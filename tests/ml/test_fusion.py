@@ -1,6 +1,7 @@
 """The fused categorizer (ml/fusion/): colour statistics, the evidence cache, fitting,
 answering listings, loading, and the mislabel finder. Tiny models on real rows and
 their shipped 60x80 photos (tests/fusion_world.py); nothing from models/."""
+import copy
 import io
 from pathlib import Path
 
@@ -266,3 +267,19 @@ def test_mislabels_are_where_name_and_photo_agree_against_the_stored_label(world
     assert found[0]["confidence"] == 0.97
     unsure = mislabels.find(rows, evidence_rows, StubFused(name_model, says, photo, 0.6), name_model)
     assert unsure == []
+
+
+def test_a_name_without_a_colour_word_takes_the_photo_colour_into_account(world):
+    name_model, fused = world["name_model"], copy.copy(world["fused"])
+    assert fused.colourless(name_model, ["men navy blue shirt", "men shirt", "", "black"]).tolist() == [
+        False, True, True, False]
+    colours = list(name_model.heads["baseColour"].classes)
+    n = len(colours)
+    p_name = {"baseColour": np.full((2, n), 1.0 / n)}
+    p_name["baseColour"][:, 0] += 0.05
+    p_name["baseColour"] /= p_name["baseColour"].sum(axis=1, keepdims=True)
+    p_photo = {"baseColour": np.full((2, n), 0.1 / (n - 1))}
+    p_photo["baseColour"][:, 1] = 0.9
+    fused.weights = {**fused.weights, "baseColour": NAME_ONLY}
+    out = fused.fused_probabilities(p_name, p_photo, [True, True], colourless=[True, False])
+    assert out["baseColour"][0].argmax() == 1 and out["baseColour"][1].argmax() == 0
