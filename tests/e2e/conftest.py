@@ -51,7 +51,8 @@ def page(browser, live_server):
 
 def import_slice():
     call_command("import_catalog", styles=str(ROOT / "data" / "styles.csv"),
-                 images=str(ROOT / "data" / "images"), limit=CATALOG_ROWS, verbosity=0)
+                 images=[str(ROOT / "data" / "images"), str(ROOT / "data" / "images_small")],
+                 limit=CATALOG_ROWS, verbosity=0)
 
 
 def train_on_slice(tmp_path_factory, django_db_blocker, name, commands):

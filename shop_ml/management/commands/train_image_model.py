@@ -1,6 +1,6 @@
 """Fine-tune the ImageNet EfficientNet-Lite0 on article types and save it in MODELS_DIR.
 
-    python manage.py train_image_model [--epochs 2]
+    python manage.py train_image_model [--epochs 1]
 
 Trains on the train split of every product's photos only (ml/vision/data.py),
 writes the `image-encoder` artifact (fp16 checkpoint, its ONNX export and a
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--styles", default=str(DEFAULT_STYLES))
         parser.add_argument("--images", nargs="+", default=[str(d) for d in DEFAULT_IMAGES],
                             help="photo folders, best first")
-        parser.add_argument("--epochs", type=int, default=2)
+        parser.add_argument("--epochs", type=int, default=1)
         parser.add_argument("--threads", type=int, default=1)
         parser.add_argument("--no-progress", action="store_true")
 
