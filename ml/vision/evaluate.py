@@ -12,6 +12,7 @@ report also gives the share of 180x240 photos among each query size's
 neighbours next to that share in the gallery.
 """
 import logging
+import random
 from pathlib import Path
 
 import numpy as np
@@ -111,14 +112,29 @@ def _search(queries, gallery, weight, k):
     return out, neighbours
 
 
-def resolution_report(encoder, train_rows, val_rows, k=10, progress=True):
+def resolution_report(encoder, train_rows, val_rows, k=10, progress=True, max_queries=None,
+                      max_gallery=None):
     """Validation precision@k per query size x gallery, colour-weight sweep, classifier accuracy.
 
     Rows come from `data.photo_rows` with the 180x240 folder first: a photo
     is "180x240" when it is in the folder of the large photos (the first
-    folder), "60x80" otherwise.
+    folder), "60x80" otherwise. `max_queries` keeps that many validation
+    products that have both sizes (each is queried at both: the same products
+    at two resolutions); `max_gallery` keeps that many training products. Both
+    samples are fixed (seed 0), for machines where embedding the whole catalog
+    twice over is too slow; precision then also gets measured at growing
+    gallery sizes, since it rises with the number of candidates.
     """
     large_dir = _large_folder(train_rows + val_rows)
+    sample = {"queries": "every validation product", "gallery": "every training product"}
+    if max_queries:
+        both = [r for r in val_rows if len(r["photos"]) > 1] or val_rows
+        val_rows = sorted(random.Random(0).sample(both, min(max_queries, len(both))),
+                          key=lambda r: int(r["id"]))
+        sample["queries"] = f"{len(val_rows)} validation products with both photo sizes (seed 0)"
+    if max_gallery and max_gallery < len(train_rows):
+        train_rows = random.Random(0).sample(train_rows, max_gallery)
+        sample["gallery"] = f"{len(train_rows)} training products (seed 0)"
 
     def large(r):
         return next((p for p in r["photos"] if Path(p).parent == large_dir), None)
@@ -177,6 +193,17 @@ def resolution_report(encoder, train_rows, val_rows, k=10, progress=True):
                             "top3_accuracy": round(float((top3 == truth[:, None]).any(axis=1).mean()), 4),
                             "n": len(known)}
 
+    growth = []
+    for share in (0.25, 0.5, 1.0):
+        size = max(1, int(len(best.rows) * share))
+        part = _subset(best, size)
+        entry = {"gallery": size}
+        for name, q in queries.items():
+            metrics, _ = _search(q, part, chosen, k)
+            entry[f"{name} p@{k} articleType"] = metrics[f"p@{k} articleType"]
+            entry[f"{name} p@{k} articleType+baseColour"] = metrics[f"p@{k} articleType+baseColour"]
+        growth.append(entry)
+
     summary = {"colour_weight": chosen}
     for entry in table:
         if entry["gallery"] == "catalog (best photo each)":
@@ -185,8 +212,8 @@ def resolution_report(encoder, train_rows, val_rows, k=10, progress=True):
     for size, values in classifier.items():
         summary[f"val {size} accuracy"] = values["accuracy"]
         summary[f"val {size} top3_accuracy"] = values["top3_accuracy"]
-    return {"summary": summary, "table": table, "colour_sweep": sweep, "classifier": classifier,
-            "encoder": encoder.name}
+    return {"summary": summary, "sample": sample, "table": table, "colour_sweep": sweep,
+            "gallery_growth": growth, "classifier": classifier, "encoder": encoder.name}
 
 
 def _large_folder(rows):
@@ -195,6 +222,17 @@ def _large_folder(rows):
         if len(r["photos"]) > 1:
             return Path(r["photos"][0]).parent
     return Path(rows[0]["photos"][0]).parent if rows else None
+
+
+def _subset(photos, size):
+    """The first `size` photos of `photos` (rows arrive in random order when sampled)."""
+    part = _Photos.__new__(_Photos)
+    order = np.random.default_rng(0).permutation(len(photos.rows))[:size]
+    part.feats, part.hists = photos.feats[order], photos.hists[order]
+    part.logits = None
+    part.rows = [photos.rows[i] for i in order]
+    part.paths = [photos.paths[i] for i in order]
+    return part
 
 
 def _merge_best(large, small):

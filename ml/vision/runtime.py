@@ -44,7 +44,7 @@ class OnnxEncoder:
     """
 
     def __init__(self, path, colour_weight=0.0, threads=1):
-        import onnxruntime
+        import onnxruntime  # here: exporting a graph (training) needs write_metadata, not the runtime
 
         self.path = Path(path)
         options = onnxruntime.SessionOptions()

