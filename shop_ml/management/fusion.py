@@ -77,12 +77,17 @@ def train_fused(stdout=None, csv=None, progress=True, rows=None, **options):
     """train_models step "categorizer-fused": fit the photo models and the name + photo
     fusion on the served image encoder, and save them with a copy of that encoder."""
     from ml.fusion import training
+    from ml.vision.runtime import EncoderUnavailable
 
+    try:
+        encoder, encoder_path = _encoder()
+    except EncoderUnavailable as exc:
+        say(stdout, f"[fused] skipped: {exc}")
+        return None
     if rows is None:
         rows, source = catalog_rows(csv, stdout)
     else:
         source = f"{len(rows)} given rows"
-    encoder, encoder_path = _encoder()
     say(stdout, f"[fused] {source}; photos through {encoder_path}")
     skus, evidence, failed = photo_evidence(rows, encoder, encoder_path, progress=progress)
     if failed:

@@ -200,3 +200,11 @@ def test_the_facade_answers_listings_and_says_which_source(served, catalog):
 
 def test_the_facade_without_a_name_model_answers_nothing(settings):
     assert facade.categorize_listings([("Men Blue Jeans", None)]) == []
+
+
+def test_the_step_is_skipped_without_an_image_encoder(catalog, settings, monkeypatch):
+    monkeypatch.setattr(facade, "encoder_file", lambda: None)
+    out = StringIO()
+    call_command("train_models", "--only", "categorizer-fused", stdout=out)
+    assert "[fused] skipped: no image encoder" in out.getvalue()
+    assert current_version(settings.MODELS_DIR, "categorizer-fused") is None
