@@ -7,23 +7,26 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import AddressForm, SignupForm
-from cart import selectors as order_selectors
-from cart.services import merge_session_cart
 from fashionshop.http import safe_next
 
 
-def _merge_cart(request, session_key, user):
-    result = merge_session_cart(session_key, user)
-    for note in result.adjusted:
-        messages.warning(request, note)
+def _after_sign_in(request, session_key, user):
+    """Run settings.SIGN_IN_STEPS (the cart merges the anonymous cart) and show their notes.
+
+    The steps are named in settings so that accounts, below the cart, imports no cart code.
+    """
+    for step in settings.SIGN_IN_STEPS:
+        for note in import_string(step)(session_key, user):
+            messages.warning(request, note)
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, then the anonymous session cart is merged into the user's cart.
+    """Django's login, then the sign-in steps (the cart merges the anonymous session cart).
 
     login() rotates the session key, so the old key is read before it.
     """
@@ -34,7 +37,7 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         session_key = self.request.session.session_key
         response = super().form_valid(form)
-        _merge_cart(self.request, session_key, form.get_user())
+        _after_sign_in(self.request, session_key, form.get_user())
         return response
 
 
@@ -54,7 +57,7 @@ def signup(request):
         )
         session_key = request.session.session_key
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        _merge_cart(request, session_key, user)
+        _after_sign_in(request, session_key, user)
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
         return redirect(safe_next(request, settings.LOGIN_REDIRECT_URL))
     return render(request, "accounts/signup.html", {"form": form, "next": request.GET.get("next", "")})
@@ -71,7 +74,6 @@ def profile(request):
     return render(request, "accounts/profile.html", {
         "form": form,
         "addresses": selectors.addresses_for_user(request.user),
-        "recent_orders": order_selectors.orders_for_buyer(request.user)[:3],
     })
 
 

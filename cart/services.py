@@ -126,6 +126,11 @@ class MergeResult:
     adjusted: list = field(default_factory=list)  # shopper-facing notes
 
 
+def merge_cart_at_sign_in(session_key, user):
+    """The cart's step in settings.SIGN_IN_STEPS: the shopper-facing notes of the merge."""
+    return merge_session_cart(session_key, user).adjusted
+
+
 def merge_session_cart(session_key, user):
     """Fold the anonymous cart of ``session_key`` into ``user``'s cart at login.
 

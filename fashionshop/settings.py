@@ -140,6 +140,10 @@ PHOTO_SEARCH_ANONYMOUS_PER_MINUTE = config("PHOTO_SEARCH_ANONYMOUS_PER_MINUTE", 
 ML_FORWARD_PASSES_PER_WORKER = config("ML_FORWARD_PASSES_PER_WORKER", default=1, cast=int)
 ML_FORWARD_PASS_WAIT_SECONDS = config("ML_FORWARD_PASS_WAIT_SECONDS", default=5, cast=float)
 LOGIN_REDIRECT_URL = "main:home"
+# What else happens when a buyer signs in or signs up: each step is called with the
+# session key from before login() rotated it and the user, and returns notes to show.
+# Named here so that accounts imports no app above it.
+SIGN_IN_STEPS = ["cart.services.merge_cart_at_sign_in"]
 LOGOUT_REDIRECT_URL = "main:home"
 
 LANGUAGE_CODE = "en-us"

@@ -46,3 +46,13 @@ def test_the_check_sees_a_forbidden_import(tmp_path):
     bad = tmp_path / "views.py"
     bad.write_text("from ml.vision.search import ImageSearch\nfrom shop_ml import management\n")
     assert [n for n in imports(bad) if n not in ALLOWED] == ["ml.vision.search", "shop_ml.management"]
+
+
+def test_accounts_imports_no_app_above_it():
+    """The buyer's account sits below the cart: checkout reads the address book, and the
+    cart's sign-in step is named in settings rather than imported by accounts."""
+    above = ("cart", "main", "search", "seller_accounts", "experiments", "dashboards", "shop_ml")
+    found = [(str(path.relative_to(ROOT)), name)
+             for path in (ROOT / "accounts").rglob("*.py") if "migrations" not in path.parts
+             for name in imports(path) if name.split(".")[0] in above]
+    assert found == []
