@@ -148,7 +148,7 @@ def fit_pooling(model, fusion_rows, fusion_evidence, name_model_split, say):
     name, photo and fused answers there (the fused ones out-of-fold).
 
     A field whose out-of-fold fused accuracy is below the name's alone keeps the name
-    alone (gender, colour, season and usage: the fields decided on their own)."""
+    alone (gender, colour, season and usage each; articleType and subCategory together)."""
     names = [r["productDisplayName"] for r in fusion_rows]
     colourless = model.colourless(name_model_split, [clean_name(n) for n in names])
     every = np.ones(len(fusion_rows), bool)
@@ -179,6 +179,14 @@ def fit_pooling(model, fusion_rows, fusion_evidence, name_model_split, say):
             say(f"[fused] {field}: the name alone is better out-of-fold; the photo is not pooled")
             model.weights[field] = NAME_ONLY
             fused[field] = model.fused_probabilities(p_name, p_photo, every, colourless)[field]
+    # The taxonomy fields are decided together: judged by the article type they decide.
+    name_right = _accuracy(name_model_split.decide({f: p.copy() for f, p in p_name.items()})[0],
+                           fusion_rows, "articleType")
+    if _accuracy(model.decide(name_model_split, fused)[0], fusion_rows, "articleType") < name_right:
+        say("[fused] articleType: the name alone is better out-of-fold; the photo is not pooled")
+        for field in ("articleType", "subCategory"):
+            model.weights[field] = NAME_ONLY
+            fused[field] = p_name[field]
     say("[fused] weights (name, name by confidence, photo, photo by confidence): " + ", ".join(
         f"{f} {'/'.join(f'{v:g}' for v in w)}" for f, w in model.weights.items()))
 
@@ -226,6 +234,10 @@ def train_and_evaluate(rows, skus, evidence, name_model_split, encoder_classes=(
         "libraries": library_versions("numpy", "scikit-learn", "onnxruntime"),
     }
     return model, card, comparison
+
+
+def _accuracy(labels, rows, field):
+    return np.mean([str(labels[field][i]) == r[field] for i, r in enumerate(rows)])
 
 
 def compare(rows, decided, top=CONFUSION_TOP):
