@@ -40,7 +40,7 @@ ADDED_DIR = "added"
 # Weight of the colour histogram next to the CNN features, chosen on the
 # validation split (queries = val photos, catalog = train photos); see
 # docs/ml/vision.md for the sweep.
-DEFAULT_COLOUR_WEIGHT = 0.5
+DEFAULT_COLOUR_WEIGHT = 0.4
 
 
 def build(models_dir, items, encoder, backend="auto", batch_size=64,
