@@ -196,12 +196,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 
 # Machine learning artifacts (joblib, .pt), loaded lazily once per process.
 MODELS_DIR = Path(config("MODELS_DIR", default=str(BASE_DIR / "models")))
-IMAGE_ENCODER_CHECKPOINT = config("IMAGE_ENCODER_CHECKPOINT", default="")
-# Photo search: how much the colour histogram weighs in each image embedding (empty:
-# the weight tuned on the validation split, ml/vision/search.py), and torch's threads
-# per process (set by whatever owns the process, shop_ml.facade.use_torch_threads).
+# Photo search: an exported .onnx image encoder to use instead of the trained or shipped
+# one; how much the colour histogram weighs in each image embedding (empty: the weight
+# tuned on the validation split, ml/vision/search.py); ONNX Runtime threads per forward
+# pass (one: on shared cores two threads spin-waiting for each other are slower).
+IMAGE_ENCODER = config("IMAGE_ENCODER", default="")
 IMAGE_COLOUR_WEIGHT = config("IMAGE_COLOUR_WEIGHT", default="", cast=lambda v: float(v) if v else None)
-IMAGE_TORCH_THREADS = config("IMAGE_TORCH_THREADS", default=1, cast=int)
+IMAGE_THREADS = config("IMAGE_THREADS", default=1, cast=int)
 
 # Background work: Celery with Redis when a broker is configured, else in-process.
 CELERY_BROKER_URL = config("CELERY_BROKER_URL", default="")
