@@ -20,6 +20,7 @@ section of a page, at the moment the page is built.
 import hashlib
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -286,6 +287,21 @@ def _load_image_classifier():
 
 
 _image_search = _register("image-embeddings", _load_image_search)
+# How often a worker looks for photos another process (the Celery worker) added.
+ADDED_PHOTOS_CHECK_SECONDS = 5.0
+_added_photos_checked_at = 0.0
+
+
+def _served_image_search():
+    """The loaded image index, with the photos other processes have added since it
+    last looked (at most every ADDED_PHOTOS_CHECK_SECONDS); None when not loaded."""
+    global _added_photos_checked_at
+    search = _image_search.get()
+    if search is not None and time.monotonic() - _added_photos_checked_at >= ADDED_PHOTOS_CHECK_SECONDS:
+        _added_photos_checked_at = time.monotonic()
+        with _image_index_lock:
+            search.load_added()
+    return search
 _image_classifier = _register("image-classifier", _load_image_classifier)
 
 
@@ -327,7 +343,7 @@ def similar_to_image(image, k=10):
     worker's forward-pass slots stay taken; the caller answers "try again".
     """
     def run():
-        search = _image_search.get()
+        search = _served_image_search()
         if search is None or k < 1:
             return []
         return search.similar_to_image(image, k)
@@ -339,7 +355,7 @@ def visual_neighbours(sku, k):
     """[(sku, cosine)] of the products that look like product `sku` (never itself):
     the "Visually similar" section, and the visual scores the hybrid blends in."""
     def run():
-        search = _image_search.get()
+        search = _served_image_search()
         return search.similar_to_sku(sku, k) if search is not None and k > 0 else []
     return _visual_safely("visual_neighbours", run)
 

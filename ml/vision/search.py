@@ -95,6 +95,7 @@ class ImageSearch:
         self.index = index
         self.card = card
         self.folder = Path(folder) if folder else None
+        self._added_files = {}  # added/ file name -> the mtime it had when read
 
     @classmethod
     def load(cls, models_dir, threads=1):
@@ -123,20 +124,30 @@ class ImageSearch:
         if index.dim != encoder.dim:
             raise ArtifactError(f"{ARTIFACT}: index dim {index.dim} != encoder dim {encoder.dim}")
         search = cls(encoder, index, card, folder)
-        search._load_added()
+        search.load_added()
         return search
 
     def _added_dir(self):
         return self.folder / ADDED_DIR if self.folder else None
 
-    def _load_added(self):
+    def load_added(self):
+        """Add the vectors written to added/ that this process has not read yet.
+
+        Another process (the Celery worker) indexes a seller's new photo; each web
+        worker calls this to find it without reloading the whole index. A rewritten
+        file (a product's new photo) is read again.
+        """
         folder = self._added_dir()
         if not folder or not folder.is_dir():
             return
         for path in sorted(folder.glob("*.npz")):
             try:
+                mtime = path.stat().st_mtime_ns
+                if self._added_files.get(path.name) == mtime:
+                    continue
                 with np.load(path, allow_pickle=False) as data:
                     self.index.add([str(data["sku"])], data["vector"][None, :])
+                self._added_files[path.name] = mtime
             except Exception as exc:
                 log.warning("ignoring unreadable added embedding %s: %s", path, exc)
 
@@ -173,6 +184,7 @@ class ImageSearch:
             name = hashlib.sha1(str(sku).encode()).hexdigest()[:20] + ".npz"
             write_atomic(folder / name, lambda tmp: np.savez(
                 tmp, sku=np.asarray(str(sku)), vector=vector.astype(np.float32)))
+            self._added_files[name] = (folder / name).stat().st_mtime_ns
         return vector
 
     def status(self):

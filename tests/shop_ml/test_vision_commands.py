@@ -136,6 +136,25 @@ def test_facade_search_predict_and_add_without_rebuild(products, tmp_path):
     assert facade.index_product(ProductFactory(sku="NO-PHOTO")) is False
 
 
+def test_a_photo_another_process_indexed_is_found_by_every_worker(products, tmp_path, monkeypatch):
+    """The Celery worker embeds a seller's new photo; a web worker that loaded the index
+    before finds it without a reload."""
+    from ml.vision.search import ImageSearch
+
+    glue.build_index(progress=False)
+    query = query_file(tmp_path, (10, 240, 240), seed=42)
+    assert facade.similar_to_image(query, k=1)[0][0] != "CELERY-1"   # loaded, without it
+    celery_worker = ImageSearch.load(facade.models_dir())
+    celery_worker.add("CELERY-1", jpeg((10, 240, 240), seed=42))
+    monkeypatch.setattr(facade, "ADDED_PHOTOS_CHECK_SECONDS", 0.0)
+    assert facade.similar_to_image(query, k=1)[0][0] == "CELERY-1"
+    assert facade.visual_search_status()["image-embeddings"]["count"] == 9
+    # A rewritten file (the product's new photo) replaces the vector, never duplicates it.
+    celery_worker.add("CELERY-1", jpeg((240, 240, 10), seed=7))
+    assert facade.similar_to_image(query_file(tmp_path, (240, 240, 10), seed=7), k=1)[0][0] == "CELERY-1"
+    assert facade.visual_search_status()["image-embeddings"]["count"] == 9
+
+
 def test_facade_never_raises_on_missing_or_corrupt_artifacts(tiny_encoder, settings, tmp_path, caplog):
     photo = query_file(tmp_path, COLOURS[0])
     assert facade.similar_to_image(photo, k=3) == []
