@@ -32,9 +32,14 @@ from main.models import Interaction, Product
 from ml import artifacts
 from ml.artifacts import ArtifactError, current_folder, current_version
 from ml.categorization.training import ARTIFACT_NAMES, load_model
+from ml.fusion.listing import ListingCategorizer
+from ml.fusion.training import load as load_fused
 from ml.lazy import LazyArtifact
 from ml.recommend import store
 from ml.recommend.hybrid import HybridRecommender, popular_reason
+from ml.vision.preprocess import ImageError
+from ml.vision.runtime import SHIPPED_ONNX, EncoderUnavailable, OnnxEncoder
+from ml.vision.search import DEFAULT_COLOUR_WEIGHT, ImageSearch
 
 log = logging.getLogger("ml")
 _ARTIFACTS = []
@@ -224,8 +229,6 @@ _image_index_lock = threading.Lock()
 
 
 def _load_image_search():
-    from ml.vision.search import ImageSearch
-
     return ImageSearch.load(models_dir(), threads=settings.IMAGE_THREADS)
 
 
@@ -239,8 +242,6 @@ def colour_weight():
     """settings.IMAGE_COLOUR_WEIGHT, or the weight tuned on the validation split."""
     if settings.IMAGE_COLOUR_WEIGHT is not None:
         return settings.IMAGE_COLOUR_WEIGHT
-    from ml.vision.search import DEFAULT_COLOUR_WEIGHT
-
     return DEFAULT_COLOUR_WEIGHT
 
 
@@ -249,8 +250,6 @@ def encoder_file():
 
     None when there is none (the shipped file was removed and nothing was trained).
     """
-    from ml.vision.runtime import SHIPPED_ONNX
-
     configured = settings.IMAGE_ENCODER
     if configured:
         if Path(configured).is_file():
@@ -267,8 +266,6 @@ def encoder_file():
 
 def load_image_encoder(colour_weight=0.0):
     """The OnnxEncoder of `encoder_file()`; EncoderUnavailable if there is none."""
-    from ml.vision.runtime import EncoderUnavailable, OnnxEncoder
-
     path = encoder_file()
     if path is None:
         raise EncoderUnavailable("no image encoder: run `manage.py train_image_model`")
@@ -306,8 +303,6 @@ _image_classifier = _register("image-classifier", _load_image_classifier)
 
 
 def _visual_safely(what, call):
-    from ml.vision.preprocess import ImageError
-
     try:
         return call()
     except ImageError as exc:
@@ -469,11 +464,7 @@ SUGGESTION_MODELS = CATEGORIZER_KINDS + ("fused",)
 
 
 def _load_fused():
-    from ml.fusion.listing import ListingCategorizer
-    from ml.fusion.training import load
-    from ml.vision.runtime import OnnxEncoder
-
-    fused, encoder_path, card = load(models_dir())
+    fused, encoder_path, card = load_fused(models_dir())
     return ListingCategorizer(fused, OnnxEncoder(encoder_path, threads=settings.IMAGE_THREADS), card)
 
 

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ml.artifacts import write_atomic
 from ml.vision.preprocess import ImageError, to_uint8
@@ -73,7 +74,6 @@ def cached_evidence(items, encoder, encoder_path, cache_root, progress=True):
 
     Photos already in the cache for this encoder are not embedded again.
     """
-    from tqdm import tqdm
 
     folder = Path(cache_root) / encoder_hash(encoder_path)
     folder.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,8 @@ import re
 
 import numpy as np
 
+from ml.categorization.features import clean_name
+
 FIELDS = ("gender", "subCategory", "articleType", "baseColour", "season", "usage")
 FLOOR = 1e-6          # probability of a class one model has never seen
 # Both opinions at least this sure and different: the seller form says so in words.
@@ -115,7 +117,6 @@ class FusedCategorizer:
 
     @staticmethod
     def name_probabilities(name_model, names):
-        from ml.categorization.features import clean_name
 
         return name_model.probabilities(name_model.scores([clean_name(n) for n in names]))
 
@@ -162,7 +163,6 @@ class FusedCategorizer:
         probability, and its top article types as `candidates`), `name_only` (the name's, when there is a name) and
         `disagreements` (fields where both are sure and differ).
         """
-        from ml.categorization.features import clean_name
 
         names = ["" if n is None else str(n) for n in names]
         cleaned = [clean_name(n) for n in names]

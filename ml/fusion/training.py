@@ -20,7 +20,10 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import joblib
 import numpy as np
+from scipy.optimize import minimize
+from sklearn.linear_model import LogisticRegression
 
 from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
 from ml.categorization import training as name_training
@@ -69,7 +72,6 @@ def gender_articles(rows):
 # -- photo heads -------------------------------------------------------------------------
 def fit_photo_heads(evidence, rows, say=None, projection=PROJECTION):
     """PhotoHeads fitted on `evidence` (aligned with `rows`), one head per field."""
-    from sklearn.linear_model import LogisticRegression
 
     features = evidence["features"]
     mean = features.mean(axis=0)
@@ -107,7 +109,6 @@ def _truth_index(classes, labels):
 def fit_weights(p_name, p_photo, truth):
     """Per field, the pooling weights (a, a', b, b') with the lowest log-loss on `truth`
     ({field: true class index per row, -1 = unknown}), by L-BFGS within WEIGHT_BOUNDS."""
-    from scipy.optimize import minimize
 
     weights = {}
     for field, photo in p_photo.items():
@@ -271,7 +272,6 @@ def compare(rows, decided, top=CONFUSION_TOP):
 # -- persistence -------------------------------------------------------------------------
 def save(models_dir, model, card, encoder_path):
     """A new `categorizer-fused` version with a copy of the encoder it was fitted on."""
-    import joblib
 
     def write(folder):
         joblib.dump(model, folder / MODEL_FILE, compress=3)
@@ -284,7 +284,6 @@ def save(models_dir, model, card, encoder_path):
 
 def load(models_dir):
     """(FusedCategorizer, encoder path, card) of the served version; ArtifactError if unusable."""
-    import joblib
 
     folder = current_folder(models_dir, ARTIFACT)
     card = load_card(folder)

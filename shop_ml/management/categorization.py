@@ -13,7 +13,9 @@ import logging
 from pathlib import Path
 
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
+from main.models import Product
 from ml.artifacts import ArtifactError, current_version
 from ml.categorization import training
 from ml.styles_csv import load_rows
@@ -40,8 +42,6 @@ TARGETS = {"cascade": {"articleType": 0.95},
 # -- data ---------------------------------------------------------------------------
 def product_rows():
     """Every product of the catalog as a training row (streamed from the database)."""
-    from main.models import Product
-
     columns = list(PRODUCT_FIELDS)
     return [dict(zip(PRODUCT_FIELDS.values(), values))
             for values in Product.objects.order_by("pk").values_list(*columns).iterator(chunk_size=2000)]
@@ -167,8 +167,6 @@ def evaluate(stdout=None, csv=None, **options):
 # -- a confusion matrix as PNG (Pillow; matplotlib is not a dependency) ---------------------
 def write_confusion_png(path, labels, matrix, cell=24):
     """Row-normalised confusion matrix with class names, drawn with Pillow."""
-    from PIL import Image, ImageDraw
-
     n = len(labels)
     margin = 8 * max((len(str(label)) for label in labels), default=4) + 16
     size = margin + n * cell + 8

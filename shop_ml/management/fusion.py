@@ -15,11 +15,16 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from main.models import Product
 from ml.artifacts import ArtifactError, current_folder, load_card, write_atomic
 from ml.categorization import training as name_training
+from ml.fusion import mislabels, training
+from ml.fusion.evidence import cached_evidence, encoder_hash
+from ml.fusion.training import ARTIFACT
+from ml.vision.runtime import EncoderUnavailable, OnnxEncoder
 from shop_ml import facade
 from shop_ml.management import say
-from shop_ml.management.categorization import catalog_rows, served_or_fresh
+from shop_ml.management.categorization import catalog_rows, product_rows, served_or_fresh
 
 log = logging.getLogger("ml")
 
@@ -37,7 +42,6 @@ TARGETS = {"fused": {"articleType": 0.988, "subCategory": 0.995, "gender": 0.998
 def listing_photos(rows):
     """{sku: photo} for the rows: product photos from the database, else the shipped
     photos (the 60x80 one first: the serving path reduces every photo to that size)."""
-    from main.models import Product
 
     wanted = {str(r["id"]) for r in rows}
     photos = {}
@@ -56,7 +60,6 @@ def listing_photos(rows):
 
 def _encoder():
     """(OnnxEncoder, its path) the photo models are fitted on: the served image encoder."""
-    from ml.vision.runtime import EncoderUnavailable, OnnxEncoder
 
     path = facade.encoder_file()
     if path is None:
@@ -66,7 +69,6 @@ def _encoder():
 
 def photo_evidence(rows, encoder, encoder_path, progress=True):
     """(skus, evidence, failed) of the rows' photos, through the on-disk cache."""
-    from ml.fusion.evidence import cached_evidence
 
     photos = listing_photos(rows)
     return cached_evidence(sorted(photos.items()), encoder, encoder_path,
@@ -76,8 +78,6 @@ def photo_evidence(rows, encoder, encoder_path, progress=True):
 def train_fused(stdout=None, csv=None, progress=True, rows=None, **options):
     """train_models step "categorizer-fused": fit the photo models and the name + photo
     fusion on the served image encoder, and save them with a copy of that encoder."""
-    from ml.fusion import training
-    from ml.vision.runtime import EncoderUnavailable
 
     try:
         encoder, encoder_path = _encoder()
@@ -113,8 +113,6 @@ def train_fused(stdout=None, csv=None, progress=True, rows=None, **options):
 def is_stale():
     """Whether the served fused model was fitted on another encoder than the served one
     (`train_models --if-missing` refits it then)."""
-    from ml.fusion.evidence import encoder_hash
-    from ml.fusion.training import ARTIFACT
 
     try:
         card = load_card(current_folder(facade.models_dir(), ARTIFACT))
@@ -136,7 +134,6 @@ def _write_report(path, report):
 def evaluate(stdout=None, **options):
     """evaluate_models --fusion: the served fused model's card figures (name-only,
     photo-only and fused on the fusion split) as reports/fusion.json."""
-    from ml.fusion.training import ARTIFACT
 
     try:
         card = load_card(current_folder(facade.models_dir(), ARTIFACT))
@@ -162,8 +159,6 @@ def find_mislabels(stdout=None, threshold=None, progress=True, **options):
 
     Returns the report; raises ArtifactError when either model is not available.
     """
-    from ml.fusion import mislabels
-    from shop_ml.management.categorization import product_rows
 
     listing, name_model = facade.fused_categorizer(), facade.categorizer("default")
     if listing is None or name_model is None:
