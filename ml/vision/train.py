@@ -32,6 +32,7 @@ import random
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -112,9 +113,31 @@ def train(rows, out_path, epochs=1, batch_size=64, lr=1.5e-3, weight_decay=0.02,
     `network_factory(num_classes)` may be given (tests pass a tiny CNN); by
     default the ImageNet Lite0 from the PyPI package. Returns the model card.
     """
+    with _torch_run(seed, threads):
+        return _train(rows, out_path, epochs, batch_size, lr, weight_decay, label_smoothing, seed,
+                      threads, progress, network_factory, command, train_from_block,
+                      other_size_share, spec, eval_queries, eval_gallery)
+
+
+@contextmanager
+def _torch_run(seed, threads):
+    """Seed and thread a training run, then give the process its own settings back:
+    torch's threads and random state are process-wide, and the caller owns the process."""
+    saved = torch.get_num_threads(), torch.get_rng_state(), random.getstate()
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved[0])
+        torch.set_rng_state(saved[1])
+        random.setstate(saved[2])
+
+
+def _train(rows, out_path, epochs, batch_size, lr, weight_decay, label_smoothing, seed, threads,
+           progress, network_factory, command, train_from_block, other_size_share, spec, eval_queries,
+           eval_gallery):
     started = time.time()
     train_rows, val_rows = split_rows(rows)
     classes = sorted(Counter(r["articleType"] for r in train_rows))

@@ -5,6 +5,7 @@ synthetic images: no network, no shipped checkpoint, no trained artifacts.
 """
 import io
 import json
+import random
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from ml.vision.encoders import (ARCHITECTURES, LoadedNetwork, WeightsUnavailable
 from ml.vision.extract import extract
 from ml.vision.preprocess import LITE0, ImageError, Preprocess, open_image, to_uint8
 from ml.vision.runtime import EncoderUnavailable, OnnxEncoder
+from ml.vision.train import _torch_run
 from tests.tiny_cnn import TinyCNN
 
 SPEC = Preprocess(height=32, width=24, reduce_to=())
@@ -299,3 +301,15 @@ def test_the_shop_has_no_test_network(tmp_path):
     assert "tiny" not in ARCHITECTURES
     with pytest.raises(WeightsUnavailable, match="unknown architecture 'tiny'"):
         load_checkpoint(path)
+
+
+def test_a_training_run_gives_the_process_its_torch_settings_back():
+    """Training seeds torch and sets its threads for the run only: both are process-wide."""
+    before = torch.get_num_threads(), torch.get_rng_state(), random.getstate()
+    with _torch_run(seed=0, threads=1):
+        assert torch.get_num_threads() == 1
+        seeded = torch.rand(1)
+    assert torch.get_num_threads() == before[0]
+    assert torch.equal(torch.get_rng_state(), before[1]) and random.getstate() == before[2]
+    with _torch_run(seed=0, threads=1):
+        assert torch.equal(torch.rand(1), seeded)   # the same seed gives the same run
