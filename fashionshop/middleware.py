@@ -1,4 +1,4 @@
-"""Turn a lost database into a clean 503, and refuse control characters with a 400."""
+"""Turn a lost database into a clean 503, and refuse control characters and numbers the database cannot hold with a 400."""
 import logging
 import re
 
@@ -27,6 +27,33 @@ class DatabaseUnavailableMiddleware:
         response = SimpleTemplateResponse("503.html", status=503)
         response["Retry-After"] = "5"
         return response
+
+
+class RefuseOverflowingNumbersMiddleware:
+    """400 when a number from the request is too large for the database to bind.
+
+    SQLite's driver raises OverflowError for an integer past 64 bits, and Django's
+    forms do not catch it (a ModelMultipleChoiceField's "__in" check, in the admin's
+    user page for one); PostgreSQL compares such a number and finds nothing.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OverflowError) and _raised_binding_a_query(exception):
+            raise BadRequest("A number in the request is too large.") from exception
+        return None
+
+
+def _raised_binding_a_query(exception):
+    frame = exception.__traceback__
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    return "/django/db/backends/" in frame.tb_frame.f_code.co_filename
 
 
 # C0 controls and DEL. Text fields may hold tabs and line breaks; nothing else has a use,

@@ -172,6 +172,19 @@ def test_control_characters_get_a_400_not_a_lookup(client, url):
     assert client.get(url).status_code == 400
 
 
+@pytest.mark.parametrize("number", ["9" * 20, "-" + "9" * 19])
+def test_a_number_past_64_bits_in_a_choice_list_is_refused_not_a_500(client, number):
+    # SQLite's driver raises OverflowError binding it; PostgreSQL finds no such group.
+    staff = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    response = client.post(f"/admin/auth/user/{staff.pk}/change/",
+                           {"username": "root", "groups": [number], "date_joined_0": "2026-01-01",
+                            "date_joined_1": "00:00:00"})
+    assert response.status_code in (200, 400)
+    staff.refresh_from_db()
+    assert staff.username == "root" and not staff.groups.exists()
+
+
 def test_line_breaks_and_tabs_in_form_text_still_pass(client):
     # A description typed in a textarea has line breaks; only other control characters are refused.
     response = client.get("/search/?q=blue%0Ajeans%09men")
