@@ -25,17 +25,45 @@ CENTRE_SIGMA = 0.3              # of the height and width
 DIM = int(np.prod(JOINT_BINS)) + sum(MARGINAL_BINS) + HUE_BINS + 8
 
 
-def rgb_to_lab(rgb):
-    """(..., 3) floats in [0, 1] sRGB -> (..., 3) CIE Lab (D65)."""
-    linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-    matrix = np.asarray([[0.4124564, 0.3575761, 0.1804375],
-                         [0.2126729, 0.7151522, 0.0721750],
-                         [0.0193339, 0.1191920, 0.9503041]], dtype=np.float32)
-    xyz = linear @ matrix.T / np.asarray([0.95047, 1.0, 1.08883], dtype=np.float32)
+_MATRIX = np.asarray([[0.4124564, 0.3575761, 0.1804375],
+                      [0.2126729, 0.7151522, 0.0721750],
+                      [0.0193339, 0.1191920, 0.9503041]], dtype=np.float32)
+_WHITE_POINT = np.asarray([0.95047, 1.0, 1.08883], dtype=np.float32)
+
+
+def _to_linear(rgb):
+    return np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+
+
+# sRGB -> linear of every uint8 value: a lookup instead of a power per pixel (same values).
+_LINEAR = _to_linear(np.arange(256, dtype=np.float32) / np.float32(255.0)).astype(np.float32)
+
+
+def _linear_to_lab(linear):
+    xyz = linear @ _MATRIX.T / _WHITE_POINT
     f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
     lab = np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
                     200 * (f[..., 1] - f[..., 2])], axis=-1)
     return lab.astype(np.float32)
+
+
+def rgb_to_lab(rgb):
+    """(..., 3) floats in [0, 1] sRGB -> (..., 3) CIE Lab (D65)."""
+    return _linear_to_lab(_to_linear(rgb))
+
+
+# Pure white (the letterbox, most of the studio background) has one Lab value.
+_WHITE_LAB = _linear_to_lab(_LINEAR[np.full((1, 3), 255)])[0]
+
+
+def _lab_of_uint8(pixels):
+    """(m, 3) uint8 RGB -> (m, 3) Lab, equal to rgb_to_lab(pixels / 255); pure white
+    pixels, a good half of a letterboxed photo, are not converted one by one."""
+    lab = np.empty(pixels.shape, np.float32)
+    lab[:] = _WHITE_LAB
+    coloured = np.flatnonzero((pixels != 255).any(axis=1))
+    lab[coloured] = _linear_to_lab(_LINEAR[pixels[coloured]])
+    return lab
 
 
 def _centre_weights(height, width):
@@ -45,45 +73,50 @@ def _centre_weights(height, width):
     return g.ravel()
 
 
-def _histograms(values, weights, bins, low, high):
-    """Weighted histograms of each row of `values` (n, p) into `bins` bins."""
-    n = values.shape[0]
-    idx = np.clip(((values - low) / (high - low) * bins).astype(np.int64), 0, bins - 1)
-    flat = (idx + bins * np.arange(n)[:, None]).ravel()
-    return np.bincount(flat, weights=weights.ravel(), minlength=n * bins).reshape(n, bins)
+def _bin(values, bins, low, high):
+    return np.clip(((values - low) / (high - low) * bins).astype(np.int64), 0, bins - 1)
 
 
 def colour_statistics(batch_uint8):
     """(n, 3, H, W) uint8 RGB -> (n, DIM) float32 colour statistics of the product."""
     batch = np.asarray(batch_uint8)
     n, _, height, width = batch.shape
-    rgb = batch.reshape(n, 3, -1).transpose(0, 2, 1).astype(np.float32) / 255.0
-    lab = rgb_to_lab(rgb)
+    pixels = height * width
+    lab = _lab_of_uint8(batch.reshape(n, 3, pixels).transpose(0, 2, 1).reshape(-1, 3))
+    lab = lab.reshape(n, pixels, 3)
     L, a, b = lab[..., 0], np.clip(lab[..., 1], -AB_RANGE, AB_RANGE), np.clip(lab[..., 2], -AB_RANGE, AB_RANGE)
     chroma = np.hypot(a, b)
     foreground = ~((L > WHITE_L) & (chroma < WHITE_CHROMA))
-    weights = foreground * _centre_weights(height, width)[None, :]
+    centre = _centre_weights(height, width)
+    weights = foreground * centre[None, :]
     # An all-white product has no "foreground": describe the whole centre instead.
     empty = weights.sum(axis=1) < 1e-6
-    weights[empty] = _centre_weights(height, width)
+    weights[empty] = centre
     weights = weights / weights.sum(axis=1, keepdims=True)
 
-    lb, ab_bins, bb = JOINT_BINS
-    li = np.clip((L / 100 * lb).astype(np.int64), 0, lb - 1)
-    ai = np.clip(((a + AB_RANGE) / (2 * AB_RANGE) * ab_bins).astype(np.int64), 0, ab_bins - 1)
-    bi = np.clip(((b + AB_RANGE) / (2 * AB_RANGE) * bb).astype(np.int64), 0, bb - 1)
-    joint_bins = (li * ab_bins + ai) * bb + bi
-    joint = _histograms(joint_bins.astype(np.float32) + 0.5, weights, lb * ab_bins * bb,
-                        0, lb * ab_bins * bb)
-    marginals = [_histograms(L, weights, MARGINAL_BINS[0], 0, 100),
-                 _histograms(a, weights, MARGINAL_BINS[1], -AB_RANGE, AB_RANGE),
-                 _histograms(b, weights, MARGINAL_BINS[2], -AB_RANGE, AB_RANGE)]
-    hue = (np.arctan2(b, a) + np.pi) / (2 * np.pi)
-    hue_hist = _histograms(hue, weights * np.minimum(chroma / 30, 1), HUE_BINS, 0, 1)
+    # Histograms over the weighed pixels only: background adds nothing to a bin.
+    flat = weights.ravel()
+    chosen = np.flatnonzero(flat)
+    offset = chosen // pixels
+    w, Lc, ac, bc = flat[chosen], L.ravel()[chosen], a.ravel()[chosen], b.ravel()[chosen]
 
-    mean = np.einsum("np,npc->nc", weights, np.stack([L, a, b], axis=-1))
-    spread = np.sqrt(np.maximum(np.einsum("np,npc->nc", weights, np.stack(
-        [L, a, b], axis=-1) ** 2) - mean ** 2, 0))
+    def histogram(index, bins, weight=w):
+        return np.bincount(index + bins * offset, weights=weight,
+                           minlength=n * bins).reshape(n, bins)
+
+    lb, ab_bins, bb = JOINT_BINS
+    joint = histogram((_bin(Lc, lb, 0, 100) * ab_bins + _bin(ac, ab_bins, -AB_RANGE, AB_RANGE)) * bb
+                      + _bin(bc, bb, -AB_RANGE, AB_RANGE), lb * ab_bins * bb)
+    marginals = [histogram(_bin(Lc, MARGINAL_BINS[0], 0, 100), MARGINAL_BINS[0]),
+                 histogram(_bin(ac, MARGINAL_BINS[1], -AB_RANGE, AB_RANGE), MARGINAL_BINS[1]),
+                 histogram(_bin(bc, MARGINAL_BINS[2], -AB_RANGE, AB_RANGE), MARGINAL_BINS[2])]
+    hue = (np.arctan2(bc, ac) + np.pi) / (2 * np.pi)
+    hue_hist = histogram(_bin(hue, HUE_BINS, 0, 1), HUE_BINS,
+                         w * np.minimum(chroma.ravel()[chosen] / 30, 1))
+
+    values = np.stack([L, a, b], axis=-1)
+    mean = np.einsum("np,npc->nc", weights, values)
+    spread = np.sqrt(np.maximum(np.einsum("np,npc->nc", weights, values ** 2) - mean ** 2, 0))
     share = foreground.mean(axis=1, keepdims=True)
     mean_chroma = (weights * chroma).sum(axis=1, keepdims=True)
     summary = np.concatenate([mean / 50, spread / 50, share, mean_chroma / 50], axis=1)
