@@ -49,6 +49,8 @@ class OnnxEncoder:
         self.path = Path(path)
         options = onnxruntime.SessionOptions()
         # One thread: on shared cores two spin-waiting threads were several times slower.
+        # Batch jobs use more cores by running several photos' passes at once
+        # (ml/fusion/evidence.py), each on its calling thread.
         options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
@@ -91,9 +93,15 @@ class OnnxEncoder:
 
     def combine(self, features, batch_uint8):
         """Unit CNN features (+ weighted colour histogram) as float32 rows of unit norm."""
-        features = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+        histograms = colour_histograms(batch_uint8) if self.colour_weight > 0 else None
+        return self.vectors(unit_rows(features), histograms)
+
+    def vectors(self, unit_features, histograms):
+        """The embedding [f, w·h] / sqrt(1 + w²) of unit features f and colour histograms h
+        (ignored when the colour weight is 0): what the photo index stores and queries."""
+        features = unit_features
         if self.colour_weight > 0:
-            colour = colour_histograms(batch_uint8) * self.colour_weight
+            colour = histograms * self.colour_weight
             features = np.concatenate([features, colour], axis=1) / np.sqrt(1 + self.colour_weight ** 2)
         return features.astype(np.float32)
 
@@ -111,6 +119,11 @@ class OnnxEncoder:
 
     def predict(self, images, top=3):
         return self.predict_uint8(self.load_uint8(images), top=top)
+
+
+def unit_rows(features):
+    """Rows scaled to unit L2 norm (an all-zero row stays zero)."""
+    return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
 
 
 def top_classes(logits, classes, top=3):

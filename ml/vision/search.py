@@ -24,8 +24,9 @@ import numpy as np
 from ml.ann import EXACT_MAX, VectorIndex
 from ml.artifacts import (ArtifactError, current_folder, library_versions, load_card, save_version,
                           write_atomic)
+from ml.fusion.evidence import CACHE_DIR, cached_evidence
 
-from .extract import encoder_fingerprint, extract
+from .extract import encoder_fingerprint
 from .runtime import EncoderUnavailable, OnnxEncoder
 
 log = logging.getLogger("ml")
@@ -43,24 +44,24 @@ ADDED_DIR = "added"
 DEFAULT_COLOUR_WEIGHT = 0.4
 
 
-def build(models_dir, items, encoder, backend="auto", batch_size=64,
-          progress=True, extra_card=None, stop_after=None):
+def build(models_dir, items, encoder, backend="auto", progress=True, extra_card=None,
+          workers=1, cache_root=None):
     """Embed `items` [(sku, image)] (resumably) and save a new `image-embeddings` version.
 
     `encoder` is an OnnxEncoder; its .onnx file is copied into the artifact.
-    Partial work lives in MODELS_DIR/image-embeddings/.work-<fingerprint>/ and
-    is removed once the version is saved. Returns the version folder, or
-    None if `stop_after` interrupted the run.
+    The photos go through the photo evidence cache (`ml/fusion/evidence.py`,
+    MODELS_DIR/cache/photo-evidence by default), which keeps finished chunks
+    across an interruption and lets the fused categorizer reuse every photo's
+    forward pass; each vector is `encoder.vectors(features, histogram)` of it.
     """
     fingerprint = encoder_fingerprint(encoder)
-    work = Path(models_dir) / ARTIFACT / f".work-{fingerprint}"
-    items = list(items)
-    skus, vectors, failed = extract(items, encoder, work, batch_size=batch_size,
-                                    progress=progress, stop_after=stop_after)
-    if stop_after is not None and len(skus) + len(failed) < len(items):
-        return None
+    cache_root = Path(models_dir) / CACHE_DIR if cache_root is None else Path(cache_root)
+    skus, evidence, failed = cached_evidence(items, encoder, encoder.path, cache_root,
+                                             progress=progress, workers=workers,
+                                             desc="embedding photos")
     if not skus:
         raise ArtifactError("no product photo could be embedded")
+    vectors = encoder.vectors(evidence["features"], evidence["histogram"])
     if backend == "auto":
         backend = "exact" if len(skus) <= EXACT_MAX else "hnsw"
 
@@ -82,9 +83,7 @@ def build(models_dir, items, encoder, backend="auto", batch_size=64,
         "versions": library_versions("onnxruntime", "usearch", "numpy"),
         **(extra_card or {}),
     }
-    folder = save_version(models_dir, ARTIFACT, card, write)
-    shutil.rmtree(work, ignore_errors=True)
-    return folder
+    return save_version(models_dir, ARTIFACT, card, write)
 
 
 class ImageSearch:

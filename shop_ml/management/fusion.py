@@ -7,7 +7,9 @@ ml/fusion/; this module reads products, photos and settings.
 
 The photo evidence of every catalog photo (encoder features, article-type
 logits, colour statistics) is cached under MODELS_DIR/cache/photo-evidence,
-per encoder, so a re-run embeds only new photos and a new encoder re-embeds.
+per encoder, so a re-run embeds only new or changed photos and a new encoder
+re-embeds. The `image-embeddings` step, which runs first, fills the same
+cache, so on `make setup` this step embeds nothing.
 """
 import json
 import logging
@@ -19,7 +21,7 @@ from main.models import Product
 from ml.artifacts import ArtifactError, current_folder, load_card, write_atomic
 from ml.categorization import training as name_training
 from ml.fusion import mislabels, training
-from ml.fusion.evidence import cached_evidence, encoder_hash
+from ml.fusion.evidence import CACHE_DIR, cached_evidence, default_workers, encoder_hash
 from ml.fusion.training import ARTIFACT
 from ml.vision.runtime import EncoderUnavailable, OnnxEncoder
 from shop_ml import facade
@@ -31,7 +33,7 @@ log = logging.getLogger("ml")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALL_IMAGES = REPO_ROOT / "data" / "images_small"
 LARGE_IMAGES = REPO_ROOT / "data" / "images"
-EVIDENCE_CACHE = Path("cache") / "photo-evidence"
+EVIDENCE_CACHE = CACHE_DIR
 REPORT = Path("reports") / "fusion.json"
 MISLABELS = Path("reports") / "mislabels.json"
 TARGETS = {"fused": {"articleType": 0.988, "subCategory": 0.995, "gender": 0.998,
@@ -72,7 +74,8 @@ def photo_evidence(rows, encoder, encoder_path, progress=True):
 
     photos = listing_photos(rows)
     return cached_evidence(sorted(photos.items()), encoder, encoder_path,
-                           facade.models_dir() / EVIDENCE_CACHE, progress=progress)
+                           facade.models_dir() / EVIDENCE_CACHE, progress=progress,
+                           workers=default_workers())
 
 
 def train_fused(stdout=None, csv=None, progress=True, rows=None, **options):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from main.models import Product
 from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
+from ml.fusion.evidence import CACHE_DIR, default_workers
 from ml.styles_csv import load_rows
 from ml.vision import search as image_search
 from ml.vision.data import photo_rows, split_of
@@ -65,11 +66,14 @@ def catalog_items():
             f"{', '.join(str(d) for d in DEFAULT_IMAGES)} (no products in the database)")
 
 
-def build_index(stdout=None, progress=True, batch_size=64, **options):
+def build_index(stdout=None, progress=True, workers=None, **options):
     """train_models step "image-embeddings": embed every product photo, then index them.
 
     Resumable: an interrupted run keeps its finished chunks and the next run
-    embeds only what is left. Embedding runs on ONNX Runtime (no torch).
+    embeds only what is left. Embedding runs on ONNX Runtime (no torch), on
+    `workers` threads (default: every core). What each photo's forward pass
+    gives is kept in the photo evidence cache, which `categorizer-fused` then
+    reads instead of embedding the photos again.
     """
 
     items, source = catalog_items()
@@ -80,10 +84,11 @@ def build_index(stdout=None, progress=True, batch_size=64, **options):
     if path is None:
         say(stdout, "image-embeddings: no image encoder (data/weights/*.onnx), nothing to index")
         return None
-    encoder = OnnxEncoder(path, colour_weight=facade.colour_weight(),
-                          threads=options.get("threads") or 1)
+    encoder = OnnxEncoder(path, colour_weight=facade.colour_weight(), threads=1)
     folder = image_search.build(facade.models_dir(), items, encoder, progress=progress,
-                                batch_size=batch_size, extra_card={"data": source})
+                                workers=workers or default_workers(),
+                                cache_root=facade.models_dir() / CACHE_DIR,
+                                extra_card={"data": source})
     facade.reload()
     card = load_card(folder)
     say(stdout, f"image-embeddings: {card['count']} photos embedded with {encoder.name} "

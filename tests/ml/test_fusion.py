@@ -15,6 +15,9 @@ from ml.fusion import colour, evidence, mislabels
 from ml.fusion import training as fusion_training
 from ml.fusion.listing import ListingCategorizer
 from ml.fusion.model import FIELDS, NAME_ONLY, disagreements, pool
+from ml.vision import search as image_search
+from ml.vision.colour import DIM as HISTOGRAM_DIM
+from ml.vision.extract import read_batch
 from ml.vision.runtime import OnnxEncoder
 from tests.fusion_world import fit_fused, tiny_encoder_file, world_rows
 
@@ -200,6 +203,22 @@ def test_a_damaged_artifact_is_an_artifact_error(world, tmp_path, damage):
 
 
 # -- the evidence cache -------------------------------------------------------------------------
+def counting(monkeypatch):
+    """The photos each evidence_of_batch call reads (the one forward pass), as a list."""
+    calls, original = [], evidence.evidence_of_batch
+    monkeypatch.setattr(evidence, "evidence_of_batch",
+                        lambda enc, batch: calls.append(len(batch)) or original(enc, batch))
+    return calls
+
+
+def direct(encoder, items):
+    """Evidence computed without the cache, rounded as the cache stores it."""
+    batch, ok, _ = read_batch(encoder, items)
+    parts = evidence.evidence_of_batch(encoder, batch)
+    return ok, {p: v if p in evidence.FLOAT32_PARTS else v.astype(np.float16).astype(np.float32)
+                for p, v in parts.items()}
+
+
 def test_the_evidence_cache_resumes_and_a_new_encoder_starts_over(world, tmp_path, monkeypatch):
     rows = world["rows"][:20]
     items = [(r["id"], r["photo"]) for r in rows] + [("broken", b"nope")]
@@ -207,17 +226,81 @@ def test_the_evidence_cache_resumes_and_a_new_encoder_starts_over(world, tmp_pat
     skus, first, failed = evidence.cached_evidence(items, encoder, world["encoder"], tmp_path, progress=False)
     assert skus == [r["id"] for r in rows] and failed == ["broken"]
     assert first["colour"].shape == (20, colour.DIM) and first["logits"].shape == (20, 3)
-    assert np.allclose(np.linalg.norm(first["features"], axis=1), 1, atol=1e-2)
-    calls = []
-    monkeypatch.setattr(evidence, "evidence_of_batch", lambda *a: calls.append(a))
+    assert first["histogram"].shape == (20, HISTOGRAM_DIM) and first["features"].dtype == np.float32
+    assert np.allclose(np.linalg.norm(first["features"], axis=1), 1, atol=1e-6)
+    ok, expected = direct(encoder, items)
+    assert ok == skus and all(np.array_equal(first[p], expected[p]) for p in evidence.PARTS)
+    calls = counting(monkeypatch)
     again, second, _ = evidence.cached_evidence(items, encoder, world["encoder"], tmp_path, progress=False)
     assert calls == [] and again == skus and np.array_equal(first["features"], second["features"])
     monkeypatch.undo()
     other = tiny_encoder_file(tmp_path / "other.onnx", classes=("a", "b"))
-    (tmp_path / evidence.encoder_hash(world["encoder"]) / "part-00009.npz").write_bytes(b"damaged")
+    folder = evidence.cache_folder(tmp_path, world["encoder"])
+    next(folder.glob("part-*.npz")).write_bytes(b"damaged")
     skus, third, _ = evidence.cached_evidence(items[:3], OnnxEncoder(other), other, tmp_path, progress=False)
     assert len(skus) == 3 and third["logits"].shape == (3, 2)
-    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [evidence.encoder_hash(other)]
+    assert [p for p in tmp_path.iterdir() if p.is_dir()] == [evidence.cache_folder(tmp_path, other)]
+
+
+def test_a_damaged_chunk_or_a_changed_photo_is_read_again_and_nothing_else(world, tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setattr(evidence, "CHUNK", 4)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    items = []
+    for r in world["rows"][:10]:
+        path = photos / f"{r['id']}.jpg"
+        path.write_bytes(Path(r["photo"]).read_bytes())
+        items.append((r["id"], str(path)))
+    encoder = OnnxEncoder(world["encoder"])
+    cache = tmp_path / "cache"
+    skus, first, _ = evidence.cached_evidence(items, encoder, world["encoder"], cache, progress=False)
+    parts = sorted(evidence.cache_folder(cache, world["encoder"]).glob("part-*.npz"))
+    assert len(parts) == 3
+    parts[1].write_bytes(parts[1].read_bytes()[:100])        # a chunk cut short
+    calls = counting(monkeypatch)
+    again, second, _ = evidence.cached_evidence(items, encoder, world["encoder"], cache, progress=False)
+    assert calls == [4] and again == skus
+    assert all(np.array_equal(first[p], second[p]) for p in evidence.PARTS)
+
+    calls.clear()
+    changed = Path(items[0][1])
+    changed.write_bytes(Path(world["rows"][15]["photo"]).read_bytes())   # a seller's new photo
+    _, third, _ = evidence.cached_evidence(items, encoder, world["encoder"], cache, progress=False)
+    assert calls == [1]
+    assert not np.array_equal(third["features"][0], first["features"][0])
+    assert np.array_equal(third["features"][1:], first["features"][1:])
+
+
+def test_reading_on_several_threads_gives_what_one_thread_gives(world, tmp_path, monkeypatch):
+    monkeypatch.setattr(evidence, "CHUNK", 3)
+    items = [(r["id"], r["photo"]) for r in world["rows"][:20]] + [("broken", b"nope")]
+    encoder = OnnxEncoder(world["encoder"])
+    one = evidence.cached_evidence(items, encoder, world["encoder"], tmp_path / "one", progress=False)
+    two = evidence.cached_evidence(items, encoder, world["encoder"], tmp_path / "two",
+                                   progress=False, workers=2)
+    assert one[0] == two[0] and one[2] == two[2] == ["broken"]
+    assert all(np.array_equal(one[1][p], two[1][p]) for p in evidence.PARTS)
+
+
+def test_the_photo_index_build_fills_the_cache_the_fused_step_reads(world, tmp_path, monkeypatch):
+    """One pass per photo: after the index build, the fused step's evidence needs no
+    forward pass, equals evidence computed directly, and the index vectors are
+    [f, w·h] / sqrt(1 + w²) of that same evidence."""
+    items = [(r["id"], r["photo"]) for r in world["rows"][:12]]
+    encoder = OnnxEncoder(world["encoder"], colour_weight=0.4)
+    models = tmp_path / "models"
+    folder = image_search.build(models, items, encoder, progress=False, workers=2)
+    calls = counting(monkeypatch)
+    skus, found, _ = evidence.cached_evidence(items, OnnxEncoder(world["encoder"]), world["encoder"],
+                                              models / evidence.CACHE_DIR, progress=False)
+    assert calls == [] and skus == [sku for sku, _ in items]
+    ok, expected = direct(encoder, items)
+    assert all(np.array_equal(found[p], expected[p]) for p in evidence.PARTS)
+    vectors = np.load(folder / image_search.EMBEDDINGS_FILE)
+    w = 0.4
+    formula = np.concatenate([expected["features"], w * expected["histogram"]], axis=1) / np.sqrt(1 + w * w)
+    np.testing.assert_allclose(vectors, formula, atol=1e-6)
 
 
 # -- likely mislabels ---------------------------------------------------------------------------

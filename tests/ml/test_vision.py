@@ -13,12 +13,12 @@ import torch
 from PIL import Image
 
 from ml.artifacts import ArtifactError
+from ml.fusion import evidence
 from ml.vision import search as image_search
 from ml.vision.colour import DIM as COLOUR_DIM
 from ml.vision.colour import colour_histograms
 from ml.vision.encoders import (ARCHITECTURES, LoadedNetwork, WeightsUnavailable, export_onnx,
                                 load_checkpoint, load_encoder, save_checkpoint)
-from ml.vision.extract import extract
 from ml.vision.preprocess import LITE0, ImageError, Preprocess, open_image, to_uint8
 from ml.vision.runtime import EncoderUnavailable, OnnxEncoder
 from ml.vision.train import _torch_run
@@ -209,38 +209,61 @@ def catalog(n=10):
             for i in range(n)]
 
 
-def test_interrupted_extraction_resumes_to_the_same_result(tmp_path, tiny_encoder):
-    encoder = tiny_encoder()
+def test_an_interrupted_index_build_resumes_and_a_second_build_embeds_nothing(tmp_path, tiny_encoder,
+                                                                              monkeypatch):
+    encoder = tiny_encoder(colour_weight=0.5)
     items = catalog(10) + [("BROKEN", b"not an image")]
-    skus_full, vectors_full, failed_full = extract(items, encoder, tmp_path / "full",
-                                                   batch_size=3, progress=False)
-    assert failed_full == ["BROKEN"] and len(skus_full) == 10
+    monkeypatch.setattr(evidence, "CHUNK", 3)
+    full = image_search.build(tmp_path / "full", items, encoder, backend="exact", progress=False)
 
-    work = tmp_path / "resumed"
-    extract(items, encoder, work, batch_size=3, progress=False, stop_after=2)
-    assert len(list(work.glob("part-*.npz"))) == 2
-    calls = []
-    original = encoder.embed_uint8
-    encoder.embed_uint8 = lambda batch: calls.append(len(batch)) or original(batch)
-    skus, vectors, failed = extract(items, encoder, work, batch_size=3, progress=False)
-    assert sum(calls) == 4          # only the 5 photos not yet done, one of them broken
-    order = np.argsort(skus)
-    full_order = np.argsort(skus_full)
-    assert [skus[i] for i in order] == [skus_full[i] for i in full_order]
-    np.testing.assert_allclose(vectors[order], vectors_full[full_order], atol=1e-6)
-    assert failed == ["BROKEN"]
-    # A third run has nothing left to do.
+    models = tmp_path / "resumed"
+    calls, original = [], evidence.evidence_of_batch
+
+    def interrupted(enc, batch):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(len(batch))
+        return original(enc, batch)
+    monkeypatch.setattr(evidence, "evidence_of_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        image_search.build(models, items, encoder, backend="exact", progress=False)
+    assert calls == [3, 3]
+    monkeypatch.setattr(evidence, "evidence_of_batch",
+                        lambda enc, batch: calls.append(len(batch)) or original(enc, batch))
     calls.clear()
-    extract(items, encoder, work, batch_size=3, progress=False)
-    assert calls == []
+    folder = image_search.build(models, items, encoder, backend="exact", progress=False)
+    assert calls == [3, 1]          # the 5 photos not yet done, one of them broken
+    assert json.loads((folder / "skus.json").read_text()) == [sku for sku, _ in items[:10]]
+    np.testing.assert_array_equal(np.load(folder / "embeddings.npy"), np.load(full / "embeddings.npy"))
+    assert json.loads((folder / "card.json").read_text())["failed"] == ["BROKEN"]
+    calls.clear()
+    image_search.build(models, items, encoder, backend="exact", progress=False)
+    assert calls == []              # nothing left to embed
 
 
-def test_extraction_restarts_when_the_encoder_changes(tmp_path, tiny_encoder):
+def test_index_vectors_are_the_encoders_embedding_of_each_photo(tmp_path, tiny_encoder):
+    """The same vectors as embedding each photo on its own (the path queries take)."""
+    encoder = tiny_encoder(classes=("a", "b"), colour_weight=0.4)
+    items = catalog(7)
+    folder = image_search.build(tmp_path, items, encoder, backend="exact", progress=False, workers=2)
+    vectors = np.load(folder / "embeddings.npy")
+    one_by_one = np.concatenate([encoder.embed([image]) for _, image in items])
+    np.testing.assert_allclose(vectors, one_by_one, atol=1e-6)
+    assert vectors.shape == (7, 16 + COLOUR_DIM)
+
+
+def test_a_new_colour_weight_reuses_the_evidence_and_a_new_encoder_starts_over(tmp_path, tiny_encoder,
+                                                                              monkeypatch):
     items = catalog(4)
-    extract(items, tiny_encoder(), tmp_path, batch_size=2, progress=False)
-    skus, vectors, _ = extract(items, tiny_encoder(colour_weight=0.5), tmp_path, batch_size=2,
-                               progress=False)
-    assert vectors.shape == (4, 16 + COLOUR_DIM)
+    image_search.build(tmp_path, items, tiny_encoder(), backend="exact", progress=False)
+    calls, original = [], evidence.evidence_of_batch
+    monkeypatch.setattr(evidence, "evidence_of_batch",
+                        lambda enc, batch: calls.append(len(batch)) or original(enc, batch))
+    folder = image_search.build(tmp_path, items, tiny_encoder(colour_weight=0.5), backend="exact",
+                                progress=False)
+    assert calls == [] and np.load(folder / "embeddings.npy").shape == (4, 16 + COLOUR_DIM)
+    image_search.build(tmp_path, items, tiny_encoder(dim=8), backend="exact", progress=False)
+    assert calls == [4]
 
 
 # ------------------------------------------------------------------ the artifact

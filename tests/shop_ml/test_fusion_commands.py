@@ -5,6 +5,7 @@ import json
 import shutil
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -14,6 +15,7 @@ from main.models import Product
 from ml.artifacts import current_folder, current_version, load_card
 from ml.categorization import training as name_training
 from ml.categorization.taxonomy import FIELDS
+from ml.fusion import evidence
 from shop_ml import facade
 from shop_ml.management import fusion
 from tests.factories import SellerFactory
@@ -145,6 +147,27 @@ def test_the_step_fits_on_the_served_encoder_and_goes_stale_when_it_changes(serv
     call_command("train_models", "--only", "categorizer-fused", "--if-missing", stdout=out)
     assert not fusion.is_stale()
     assert facade.fused_categorizer().encoder.classes == ["a", "b"]
+
+
+def test_after_the_photo_index_the_fused_step_embeds_no_photo_again(served, catalog, settings,
+                                                                    monkeypatch):
+    """make setup: `image-embeddings` sends each product photo through the encoder and
+    fills the evidence cache; `categorizer-fused` then reads every photo from it."""
+    media = Path(settings.MEDIA_ROOT) / "products"
+    media.mkdir(parents=True)
+    for row in catalog:
+        shutil.copyfile(row["photo"], media / f"{row['id']}.jpg")
+        Product.objects.filter(sku=row["id"]).update(image=f"products/{row['id']}.jpg")
+    shutil.rmtree(settings.MODELS_DIR / "categorizer-fused")
+    call_command("train_models", "--only", "image-embeddings", stdout=StringIO())
+
+    def no_second_pass(*args):
+        raise AssertionError("a photo went through the encoder twice")
+    monkeypatch.setattr(evidence, "evidence_of_batch", no_second_pass)
+    out = StringIO()
+    call_command("train_models", "--only", "categorizer-fused", stdout=out)
+    card = load_card(current_folder(settings.MODELS_DIR, "categorizer-fused"))
+    assert card["data"]["photo_rows"] == len(catalog) and "unreadable" not in out.getvalue()
 
 
 def test_evaluate_models_reports_name_photo_and_fused(served, catalog, settings):

@@ -2,8 +2,9 @@
 
     python manage.py build_image_index
 
-An interrupted run keeps its finished chunks in MODELS_DIR/image-embeddings/
-and the next run embeds only the photos that are left. The encoder (an ONNX
+An interrupted run keeps its finished chunks in MODELS_DIR/cache/photo-evidence/
+and the next run embeds only the photos that are left (the fused categorizer
+reads the same chunks, so its training embeds nothing again). The encoder (an ONNX
 graph, run by ONNX Runtime) is settings.IMAGE_ENCODER, else the latest
 `train_image_model` result, else the shipped data/weights/lite0-articletype.onnx.
 """
@@ -16,11 +17,10 @@ class Command(BaseCommand):
     help = "Embed all product photos and build the nearest-neighbour index for photo search."
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=64)
         parser.add_argument("--no-progress", action="store_true")
-        parser.add_argument("--threads", type=int, default=1,
-                            help="ONNX Runtime threads; 1 is fastest when other jobs share the cores")
+        parser.add_argument("--workers", type=int, default=None,
+                            help="photos read in parallel, each forward pass on one ONNX Runtime "
+                                 "thread (default: one per core)")
 
-    def handle(self, *args, batch_size, no_progress, threads, **options):
-        build_index(stdout=self.stdout, progress=not no_progress, batch_size=batch_size,
-                    threads=threads)
+    def handle(self, *args, no_progress, workers, **options):
+        build_index(stdout=self.stdout, progress=not no_progress, workers=workers)
