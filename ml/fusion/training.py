@@ -18,19 +18,21 @@ import logging
 import shutil
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import joblib
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
 from ml.categorization import training as name_training
 from ml.categorization.features import clean_name
 from ml.vision import data as photo_data
 
-from .evidence import encoder_hash
+from .evidence import default_workers, encoder_hash
 from .model import FIELDS, NAME_ONLY, FusedCategorizer, PhotoHeads, pool
 
 log = logging.getLogger("ml")
@@ -70,32 +72,47 @@ def gender_articles(rows):
 
 
 # -- photo heads -------------------------------------------------------------------------
-def fit_photo_heads(evidence, rows, say=None, projection=PROJECTION):
-    """PhotoHeads fitted on `evidence` (aligned with `rows`), one head per field."""
+def fit_photo_heads(evidence, rows, say=None, projection=PROJECTION, workers=None):
+    """PhotoHeads fitted on `evidence` (aligned with `rows`), one head per field.
+
+    The heads are independent: they are fitted on `workers` threads at once (default
+    one per core), each with a one-thread BLAS, which on the 2-core machine beat one
+    head at a time on a two-thread BLAS (most of L-BFGS's time is single-threaded numpy).
+    """
 
     features = evidence["features"]
     mean = features.mean(axis=0)
-    # The projection: the top principal directions of the encoder features.
+    # The projection: the top principal directions of the encoder features, as the
+    # eigenvectors of their scatter matrix (the SVD of the 20,000 x 1,280 sample gives
+    # the same directions up to sign in 15 s; this takes under 1 s).
     sample = features[:: max(1, len(features) // 20000)] - mean
-    _, _, vt = np.linalg.svd(sample, full_matrices=False)
-    components = vt[:projection].T.astype(np.float32)
+    _, vectors = np.linalg.eigh((sample.T @ sample).astype(np.float64))
+    components = vectors[:, ::-1][:, :projection].astype(np.float32)
     X = PhotoHeads.raw_design(evidence, mean, components)
     centre, scale = X.mean(axis=0), X.std(axis=0) + 1e-6
     X = (X - centre) / scale
-    heads = {}
-    for field in FIELDS:
+
+    def fit(field):
         keep = np.asarray([i for i, r in enumerate(rows) if r.get(field)], dtype=np.int64)
         y = np.asarray([rows[i][field] for i in keep])
         if len(set(y)) < 2:
-            continue
+            return None
         started = time.perf_counter()
         clf = LogisticRegression(C=HEAD_C.get(field, DEFAULT_HEAD_C), max_iter=300,
                                  tol=1e-3).fit(X[keep], y)
-        heads[field] = (np.asarray(clf.classes_, dtype=object), clf.coef_.T.astype(np.float32),
-                        clf.intercept_.astype(np.float32))
-        if say:
-            say(f"[fused] photo head {field}: {len(clf.classes_)} classes, "
-                f"{time.perf_counter() - started:.0f}s")
+        return clf, time.perf_counter() - started
+
+    heads = {}
+    with threadpool_limits(1, user_api="blas"), \
+            ThreadPoolExecutor(max(1, workers or default_workers())) as threads:
+        for field, fitted in zip(FIELDS, threads.map(fit, FIELDS)):
+            if fitted is None:
+                continue
+            clf, seconds = fitted
+            heads[field] = (np.asarray(clf.classes_, dtype=object), clf.coef_.T.astype(np.float32),
+                            clf.intercept_.astype(np.float32))
+            if say:
+                say(f"[fused] photo head {field}: {len(clf.classes_)} classes, {seconds:.0f}s")
     return PhotoHeads(mean.astype(np.float32), components, centre.astype(np.float32),
                       scale.astype(np.float32), heads)
 
