@@ -41,10 +41,14 @@ _LINEAR = _to_linear(np.arange(256, dtype=np.float32) / np.float32(255.0)).astyp
 
 def _linear_to_lab(linear):
     xyz = linear @ _MATRIX.T / _WHITE_POINT
-    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
-    lab = np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
-                    200 * (f[..., 1] - f[..., 2])], axis=-1)
-    return lab.astype(np.float32)
+    f = np.cbrt(xyz)
+    dark = xyz <= 0.008856
+    f[dark] = 7.787 * xyz[dark] + 16 / 116
+    lab = np.empty_like(f)
+    np.subtract(116 * f[..., 1], 16, out=lab[..., 0])
+    np.multiply(500, f[..., 0] - f[..., 1], out=lab[..., 1])
+    np.multiply(200, f[..., 1] - f[..., 2], out=lab[..., 2])
+    return lab.astype(np.float32, copy=False)
 
 
 def rgb_to_lab(rgb):
@@ -56,13 +60,15 @@ def rgb_to_lab(rgb):
 _WHITE_LAB = _linear_to_lab(_LINEAR[np.full((1, 3), 255)])[0]
 
 
-def _lab_of_uint8(pixels):
-    """(m, 3) uint8 RGB -> (m, 3) Lab, equal to rgb_to_lab(pixels / 255); pure white
+def _lab_of_planes(red, green, blue):
+    """Lab (m, 3) of flat uint8 colour planes, equal to rgb_to_lab(rgb / 255); pure white
     pixels, a good half of a letterboxed photo, are not converted one by one."""
-    lab = np.empty(pixels.shape, np.float32)
+    lab = np.empty((len(red), 3), np.float32)
     lab[:] = _WHITE_LAB
-    coloured = np.flatnonzero((pixels != 255).any(axis=1))
-    lab[coloured] = _linear_to_lab(_LINEAR[pixels[coloured]])
+    coloured = np.flatnonzero((red & green & blue) != 255)
+    linear = np.stack([_LINEAR[red[coloured]], _LINEAR[green[coloured]], _LINEAR[blue[coloured]]],
+                      axis=1)
+    lab[coloured] = _linear_to_lab(linear)
     return lab
 
 
@@ -82,8 +88,8 @@ def colour_statistics(batch_uint8):
     batch = np.asarray(batch_uint8)
     n, _, height, width = batch.shape
     pixels = height * width
-    lab = _lab_of_uint8(batch.reshape(n, 3, pixels).transpose(0, 2, 1).reshape(-1, 3))
-    lab = lab.reshape(n, pixels, 3)
+    planes = batch.reshape(n, 3, pixels).transpose(1, 0, 2).reshape(3, -1)
+    lab = _lab_of_planes(*planes).reshape(n, pixels, 3)
     L, a, b = lab[..., 0], np.clip(lab[..., 1], -AB_RANGE, AB_RANGE), np.clip(lab[..., 2], -AB_RANGE, AB_RANGE)
     chroma = np.hypot(a, b)
     foreground = ~((L > WHITE_L) & (chroma < WHITE_CHROMA))
