@@ -97,9 +97,11 @@ def product_page_sections(product, request, k=PER_SECTION, variant=None):
     page simply has fewer sections.
     """
     variant = variant or _variant(request)
-    similar = facade.similar_products(product, k=k * OVERFETCH, variant=variant or DEFAULT_VARIANT)
-    visual = ([(sku, score, "looks alike") for sku, score in facade.visual_neighbours(product.sku, k * OVERFETCH)]
-              if product.image else [])
+    # Enough for the hybrid's blend (twice what it returns) and the visual section.
+    looks_alike = facade.visual_neighbours(product.sku, 2 * k * OVERFETCH) if product.image else []
+    similar = facade.similar_products(product, k=k * OVERFETCH, variant=variant or DEFAULT_VARIANT,
+                                      looks_alike=looks_alike)
+    visual = [(sku, score, "looks alike") for sku, score in looks_alike[:k * OVERFETCH]]
     # Shopper evidence only: content neighbours already fill "Similar items".
     bought = facade.also_bought(product, k=k * OVERFETCH, content_fill=False)
     products = _purchasable([similar, visual, bought])

@@ -423,15 +423,21 @@ def seller_by_slug(slug):
     return Seller.objects.filter(slug=slug).first()
 
 
+# What a product card shows (main.templatetags.storefront.card_html): rankings load
+# these alone, since a page asks for three times the products it shows.
+CARD_FIELDS = ("id", "sku", "name", "article_type", "price", "stock", "image", "thumbnail")
+
+
 def purchasable_by_sku(skus):
-    """{sku: product} of the active, in-stock products among `skus` (seller joined), in one query.
+    """{sku: product} of the active, in-stock products among `skus`, in one query, with
+    the fields of their cards.
 
     The one place the ML rankings meet the purchasable rule (shop_ml.facade's docstring).
     """
     skus = set(skus)
     if not skus:
         return {}
-    return {p.sku: p for p in Product.objects.purchasable().select_related("seller").filter(sku__in=skus)}
+    return {p.sku: p for p in Product.objects.purchasable().only(*CARD_FIELDS).filter(sku__in=skus)}
 
 
 def purchasable_in_order(skus):

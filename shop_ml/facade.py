@@ -110,12 +110,13 @@ VARIANTS = ("hybrid", "content")
 CONTENT_ONLY = {"collaborative": 0.0, "content": 1.0, "visual": 0.0, "popularity": 0.0}
 
 
-def _recommender(variant="hybrid"):
-    """The hybrid over whatever is loaded, or None when no recommender is trained."""
+def _recommender(variant="hybrid", visual=None):
+    """The hybrid over whatever is loaded, or None when no recommender is trained.
+    `visual` scores what looks alike (default: `visual_neighbours`)."""
     content, collaborative = _recommender_content.get(), _recommender_collaborative.get()
     if content is None and collaborative is None:
         return None
-    visual = visual_neighbours if variant == "hybrid" else None
+    visual = (visual or visual_neighbours) if variant == "hybrid" else None
     blend = collaborative.blend if collaborative is not None else {}
     return HybridRecommender(content, collaborative, visual=visual, **blend)
 
@@ -134,12 +135,16 @@ def _safely(what, call):
         return []
 
 
-def similar_products(product, k=8, variant="hybrid"):
+def similar_products(product, k=8, variant="hybrid", looks_alike=None):
     """[(sku, score, reason)] like `product` (same gender unless Unisex; never itself).
 
     The "hybrid" variant blends in visual neighbours; "content" uses text alone.
+    `looks_alike`, the product's `visual_neighbours` when the caller has them already,
+    saves a second search of the photo index.
     """
-    recommender = _recommender(variant)
+    def visual(sku, k):
+        return looks_alike[:k] if sku == product.sku and len(looks_alike) >= k else visual_neighbours(sku, k)
+    recommender = _recommender(variant, visual if looks_alike is not None else None)
     if recommender is None:
         return []
     return _safely("similar_products", lambda: recommender.similar(

@@ -1,22 +1,13 @@
-import hashlib
 from decimal import Decimal
-from functools import cache as once
 
 from django import template
 from django.conf import settings
-from django.core.cache import cache
-from django.template.loader import get_template, render_to_string
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 
 register = template.Library()
-
-# A card's key names everything it shows that can change (updated_at moves with every
-# edit through main.services; stock also moves at checkout), so a stale card is never
-# served: a new price is a new key on every worker at once.
-CARD_SECONDS = 24 * 3600
-CARD_TEMPLATES = ("main/partials/product_card.html", "main/partials/product_photo.html")
 
 
 @register.filter
@@ -29,38 +20,51 @@ def money(value):
     return f"{settings.CURRENCY_SYMBOL}{digits}"
 
 
-@register.inclusion_tag("main/partials/product_photo.html")
+@register.simple_tag
 def product_photo(product, full=False):
-    """The product's photo (the thumbnail in listings), or a placeholder if it has none."""
+    """The product's photo (the thumbnail on cards), or a placeholder if it has none."""
     first, second = (product.image, product.thumbnail) if full else (product.thumbnail, product.image)
     photo = first or second
-    return {"product": product, "url": photo.url if photo else "", "full": full}
+    alt = product.name or product.article_type
+    if not photo:
+        return format_html(
+            '<div class="placeholder-photo{}" role="img" aria-label="No photo of {} yet">'
+            '<span aria-hidden="true" class="text-center"><i class="bi bi-image fs-1 d-block"></i>'
+            'No photo yet</span></div>', " rounded" if full else "", alt)
+    # No width or height: the browser would stretch a small photo to them.
+    if full:
+        return format_html('<div class="photo-box rounded"><img src="{}" alt="{}" class="product-photo" '
+                           'fetchpriority="high"></div>', photo.url, alt)
+    return format_html('<div class="photo-box"><img src="{}" alt="{}" class="card-img-top" loading="lazy" '
+                       'decoding="async"></div>', photo.url, alt)
 
 
-@once
-def _card_templates_digest():
-    """Changes with the card's templates, so a deploy never serves cards cached by the last one."""
-    sources = "".join(get_template(name).template.source for name in CARD_TEMPLATES)
-    return hashlib.sha256(sources.encode()).hexdigest()[:12]
-
-
-def _card_key(product):
-    return (f"main:card:{_card_templates_digest()}:{product.pk}:{product.updated_at.timestamp()}:"
-            f"{product.price}:{product.in_stock:d}")
+def card_html(product, url=None, reason=""):
+    """A product's card: photo, name linking to `url` (its page by default), price, and
+    the reason a recommendation shows it. Built in Python rather than a template: a
+    listing has 24 of them and the template engine was most of a page's time."""
+    sold_out = mark_safe('<span class="badge text-bg-secondary ms-1">Out of stock</span>') \
+        if not product.in_stock else ""
+    why = format_html('<p class="small text-muted mb-0 recommendation-reason">{}</p>', capfirst(reason)) \
+        if reason else ""
+    return format_html(
+        '<article class="card h-100 product-card border-0">{}<div class="card-body px-1 py-2">'
+        '<h3 class="card-title mb-1"><a class="stretched-link text-reset text-decoration-none" href="{}">{}</a>'
+        '</h3><p class="mb-{}"><span class="fw-semibold">{}</span>{}</p>{}</div></article>',
+        product_photo(product), url or product.get_absolute_url(), product.name or product.article_type,
+        1 if reason else 0, money(product.price), sold_out, why)
 
 
 @register.simple_tag
 def product_cards(products):
-    """Each product's card as HTML, rendered once per version of the product: the
-    template engine is most of a listing's cost, and most cards have been shown before."""
-    products = list(products)
-    keys = [_card_key(product) for product in products]
-    cached = cache.get_many(keys)
-    rendered = {key: render_to_string(CARD_TEMPLATES[0], {"product": product})
-                for key, product in zip(keys, products) if key not in cached}
-    if rendered:
-        cache.set_many(rendered, CARD_SECONDS)
-    return [mark_safe(cached.get(key) or rendered[key]) for key in keys]
+    """Each product's card as HTML, in the order given."""
+    return [card_html(product) for product in products]
+
+
+@register.simple_tag
+def recommendation_cards(section):
+    """A recommendation section's cards, each with its reason and click-tracking link."""
+    return [card_html(product, getattr(product, "click_url", None), reason) for product, reason in section.items]
 
 
 @register.simple_tag
