@@ -10,10 +10,11 @@ from bisect import bisect_right
 from itertools import accumulate
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from experiments import selectors
 from experiments.models import Click, Impression, SuggestionOutcome
+from fashionshop.db import commit_without_waiting_for_disk
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def record_impressions(request, experiment_key, variant, surface, skus):
     ]
     try:
         # A savepoint, so a failed insert leaves the caller's transaction usable.
-        with transaction.atomic():
+        with commit_without_waiting_for_disk():
             return Impression.objects.bulk_create(impressions)
     except IntegrityError:
         # The variant was deleted after this process cached the experiment's config:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fashionshop.db import commit_without_waiting_for_disk
 from main import facets
 from main.images import CleanImage, clean_upload
 from main.locks import lock_products
@@ -23,9 +24,13 @@ def record_interaction(product, kind, user=None, session_key=""):
     """Remember that a shopper viewed, carted or bought a product (for recommendations)."""
     if user is not None and not user.is_authenticated:
         user = None
-    return Interaction.objects.create(
-        product=product, kind=kind, user=user, session_key=session_key or ""
-    )
+    interaction = Interaction(product=product, kind=kind, user=user, session_key=session_key or "")
+    if kind != Interaction.Kind.VIEW:
+        interaction.save()
+        return interaction
+    with commit_without_waiting_for_disk():  # a view is a hint for recommendations
+        interaction.save()
+    return interaction
 
 
 PRODUCT_FIELDS = (
