@@ -45,7 +45,7 @@ class Product(models.Model):
     image = models.ImageField(upload_to="products/", blank=True)
     thumbnail = models.ImageField(upload_to="products/thumbs/", blank=True)
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ProductQuerySet.as_manager()
@@ -53,6 +53,9 @@ class Product(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # The default order, to the last column: an import gives thousands of products
+            # the same created_at, and "newest first" then sorted them all for one page.
+            models.Index(fields=["-created_at", "-id"], name="product_newest_first"),
             models.Index(fields=["gender", "sub_category", "article_type"]),
             models.Index(fields=["article_type"]),
             models.Index(fields=["base_colour"]),

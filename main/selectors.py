@@ -23,6 +23,9 @@ FEATURED_CACHE_KEY = "main:featured-categories"
 CACHE_SECONDS = 60
 
 PER_PAGE = 24
+# What a product card shows (main.templatetags.storefront.card_html): listings and
+# rankings load these alone (rankings ask for three times the products they show).
+CARD_FIELDS = ("id", "sku", "name", "article_type", "price", "stock", "image", "thumbnail")
 NEW_ARRIVALS = 12
 FEATURED_PER_GENDER = 4
 
@@ -92,14 +95,27 @@ def _build_taxonomy_tree():
     )
 
 
+# This process's copy of the tree: {"key": cache key it was read under, "tree": ...}.
+_tree_here = {"key": None, "tree": None}
+
+
 def taxonomy_tree():
     """Gender → sub-category → article type of the active products, each level by product
-    count, from the maintained counts; cached per catalog version."""
-    key = f"{TREE_CACHE_KEY}:{catalog_version()}"
+    count, from the maintained counts; cached per catalog version.
+
+    Every page's navigation reads it, so each process also keeps the last version it
+    read: unpickling the shared copy on every request cost more than the rest of the
+    navigation.
+    """
+    version = catalog_version()
+    key = f"{TREE_CACHE_KEY}:{version}"
+    if version and _tree_here["key"] == key:
+        return _tree_here["tree"]
     tree = cache.get(key)
     if tree is None:
         tree = _build_taxonomy_tree()
         cache.set(key, tree, CACHE_SECONDS)
+    _tree_here.update(key=key, tree=tree)
     return tree
 
 
@@ -159,7 +175,7 @@ def forget_taxonomy_values():
 def new_arrivals(limit=NEW_ARRIVALS):
     # Only products with a photo: most of the imported catalog has none, and a shop
     # window of grey boxes sells nothing. The created_at index keeps this a short scan.
-    return list(Product.objects.active().exclude(image="")[:limit])
+    return list(Product.objects.active().exclude(image="").only(*CARD_FIELDS)[:limit])
 
 
 @dataclass(frozen=True)
@@ -400,7 +416,7 @@ def product_listing(product_filter, *, scope=None, sort="newest", page_number=1,
     source = _CountSource.for_listing(base, scope, product_filter,
                                       searched=search is not None and search.narrows)
     facets, price_bands, total = _cached_counts(source, product_filter, scope)
-    results = base.filter(product_filter.q())
+    results = base.filter(product_filter.q()).only(*CARD_FIELDS)
     if search is not None and sort == RELEVANCE:
         results = search.order(results)
     else:
@@ -421,11 +437,6 @@ def product_for_page(sku):
 
 def seller_by_slug(slug):
     return Seller.objects.filter(slug=slug).first()
-
-
-# What a product card shows (main.templatetags.storefront.card_html): rankings load
-# these alone, since a page asks for three times the products it shows.
-CARD_FIELDS = ("id", "sku", "name", "article_type", "price", "stock", "image", "thumbnail")
 
 
 def purchasable_by_sku(skus):
