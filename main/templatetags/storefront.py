@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import template
 from django.conf import settings
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -65,6 +66,20 @@ def product_cards(products):
 def recommendation_cards(section):
     """A recommendation section's cards, each with its reason and click-tracking link."""
     return [card_html(product, getattr(product, "click_url", None), reason) for product, reason in section.items]
+
+
+@register.simple_tag
+def featured_category_cards(categories):
+    """The home page's category cards: a category's newest photo, its name linking to
+    its page, and how many products it has."""
+    return [format_html(
+        '<article class="card h-100 product-card border-0">{}<div class="card-body px-1 py-2">'
+        '<h4 class="card-title mb-0"><a class="stretched-link text-reset text-decoration-none" href="{}">{}</a>'
+        '</h4><p class="small text-muted mb-0">{} product{}</p></div></article>',
+        product_photo(category.product) if category.product else mark_safe(
+            '<div class="placeholder-photo" aria-hidden="true"><i class="bi bi-image fs-1"></i></div>'),
+        category_url(category.gender, category.sub_category, category.article_type), category.article_type,
+        f"{category.count:,}", pluralize(category.count)) for category in categories]
 
 
 @register.simple_tag
