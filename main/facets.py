@@ -87,7 +87,16 @@ def combinations_q(combinations):
 
 
 def catalog_version():
-    return cache.get(CATALOG_VERSION_KEY, 0)
+    """A number that changes whenever products change, or 0 when no cache answers.
+
+    A cache that lost it (restarted, flushed) starts a new one rather than going back
+    to an old number, so nothing kept under an old version is taken for current.
+    """
+    version = cache.get(CATALOG_VERSION_KEY)
+    if version is None:
+        cache.add(CATALOG_VERSION_KEY, time.time_ns(), None)
+        version = cache.get(CATALOG_VERSION_KEY, 0)  # another process may have added first
+    return version
 
 
 def catalog_changed():

@@ -75,6 +75,16 @@ def test_taxonomy_tree_is_cached_until_the_catalog_changes(catalog, django_asser
     assert "Boys" in selectors.nav_genders()
 
 
+def test_a_flushed_cache_never_brings_back_this_processs_old_tree(catalog, monkeypatch):
+    assert "Boys" not in selectors.nav_genders()
+    with monkeypatch.context() as patched:  # a change whose new version the cache then loses
+        patched.setattr("main.facets.catalog_changed", lambda: None)
+        make(catalog["red_tee"].seller, gender="Boys")
+    assert "Boys" not in selectors.nav_genders()
+    cache.clear()
+    assert "Boys" in selectors.nav_genders()
+
+
 def test_category_path_finds_nodes_or_none(catalog):
     path = selectors.category_path("Men", "Bottomwear", "Track Pants")
 
