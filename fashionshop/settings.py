@@ -244,6 +244,10 @@ CACHES = {
     }
 }
 
+# Sessions are read from the cache and written through to the database: every page
+# reads the shopper's session, and the row is only needed when the cache lost it.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
