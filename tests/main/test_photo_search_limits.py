@@ -61,6 +61,7 @@ def test_a_busy_worker_answers_503_with_a_clear_message(client, settings, monkey
 
 
 def test_forward_passes_run_one_at_a_time_per_worker(monkeypatch, settings):
+    settings.ML_FORWARD_PASS_WAIT_SECONDS = 30  # the queue, not its timeout: busy cores must not fail it
     running, peak, lock = [0], [0], threading.Lock()
 
     class Search:
