@@ -1,7 +1,11 @@
+from functools import cache as once, partial
+
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
 from main import selectors as catalog
+from main.facets import catalog_version
 from main.forms import ProductFilterForm
 from search import selectors
 from search.forms import SearchOptionsForm
@@ -28,6 +32,8 @@ def _with(request, **changes):
 
 @require_safe
 def results(request):
+    """Search results, rendered once per URL and catalog version: what the query finds
+    is worked out only when the page is not in the cache."""
     form = ProductFilterForm(request.GET)
     product_filter, sort = form.product_filter(), form.sort_order()
     context = {
@@ -36,15 +42,28 @@ def results(request):
         "sort": sort,
         "sort_choices": catalog.SORT_CHOICES,
         "can_rank": bool(product_filter.text),
+        "listing_cache_seconds": catalog.CACHE_SECONDS,
+        "catalog_version": catalog_version(),
     }
     if not product_filter.text:
         listing = catalog.product_listing(product_filter, sort=sort, page_number=form.page_number())
         context.update({"listing": listing, "page_obj": listing.page, "title": "All products"})
         return render(request, "search/results.html", context)
+    found = once(lambda: _found(request, form, product_filter, sort))
+    context.update({name: SimpleLazyObject(partial(lambda name: found()[name], name)) for name in FOUND})
+    return render(request, "search/results.html", context)
+
+
+FOUND = ("listing", "page_obj", "found", "title", "chips", "search_as_typed", "understood_fields",
+         "search_options", "try_instead")
+
+
+def _found(request, form, product_filter, sort):
+    """The `FOUND` part of the results page's context: the query read and searched."""
     ignored, exact = SearchOptionsForm(request.GET).options()
     understanding = understand(product_filter.text, ignored=ignored, exact=exact)
     found = selectors.search(understanding, product_filter, sort=sort, page_number=form.page_number())
-    context.update({
+    return {
         "listing": found.listing,
         "page_obj": found.listing.page,
         "found": found,
@@ -59,8 +78,7 @@ def results(request):
         # The filter panel's form keeps how the query is read.
         "search_options": [("ignore", name) for name in ignored] + ([("exact", "1")] if exact else []),
         "try_instead": [] if found.level else selectors.popular_searches(),
-    })
-    return render(request, "search/results.html", context)
+    }
 
 
 @require_safe

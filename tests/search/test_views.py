@@ -86,3 +86,21 @@ def test_the_search_box_asks_for_suggestions_as_the_shopper_types(client, shop):
     html = client.get(reverse("main:home")).content.decode()
     assert f'hx-get="{SUGGEST}"' in html
     assert 'role="combobox"' in html and 'aria-controls="search-suggestions"' in html
+
+
+def test_a_cached_results_page_reads_no_query_until_the_catalog_changes(client, shop, monkeypatch):
+    from main.facets import catalog_changed
+    from search import views
+
+    read = []
+    understand = views.understand
+    monkeypatch.setattr(views, "understand", lambda *args, **kwargs: read.append(args) or understand(*args, **kwargs))
+    first = client.get(SEARCH, {"q": "party heels"}).content.decode()
+    again = client.get(SEARCH, {"q": "party heels"}).content.decode()
+    assert len(read) == 1
+    csrf = re.compile(r'"X-CSRFToken": "[^"]+"')  # the only part per request
+    assert csrf.sub("", again) == csrf.sub("", first)
+    assert "<title>Results for “party heels”" in again and shop["women_party_heels"].name in again
+    catalog_changed()
+    client.get(SEARCH, {"q": "party heels"})
+    assert len(read) == 2
