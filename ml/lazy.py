@@ -66,6 +66,11 @@ class LazyArtifact:
     def loaded(self):
         return self._value is not self._UNSET and self._value is not None
 
+    @property
+    def version(self):
+        """The version of what is loaded (None before loading, or when unversioned)."""
+        return self._loaded_version
+
     def reset(self):
         with self._lock:
             self._value = self._UNSET

@@ -175,6 +175,7 @@ def _history(user_or_session):
 
 
 POPULAR_CACHE_SECONDS = 300
+FOR_YOU_CACHE_SECONDS = 300
 
 
 def _popular_from_database(segment, k):
@@ -214,8 +215,17 @@ def recommended_for(user_or_session, segment=None, k=10, variant="hybrid"):
         recommender = _recommender(variant)
         if recommender is None:
             return _popular_from_database(segment, k)
-        weights = CONTENT_ONLY if variant == "content" and history else None
-        results = recommender.recommend(history, k, segment=segment, weights=weights)
+        # The same history, page and models give the same ranking: kept a few minutes,
+        # since the blend searches the photo index for each recent product.
+        key = "ml:for-you:" + hashlib.sha1(repr((
+            variant, sorted((segment or {}).items()), k, history,
+            [a.version for a in (_recommender_content, _recommender_collaborative, _image_search)],
+        )).encode()).hexdigest()
+        results = cache.get(key)
+        if results is None:
+            weights = CONTENT_ONLY if variant == "content" and history else None
+            results = recommender.recommend(history, k, segment=segment, weights=weights)
+            cache.set(key, results, FOR_YOU_CACHE_SECONDS)
         return results or _popular_from_database(segment, k)
     return _safely("recommended_for", recommend)
 

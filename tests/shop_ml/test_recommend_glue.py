@@ -142,6 +142,22 @@ def test_facade_answers_every_question_with_reasons(trained):
     assert warm and tee.sku not in {s for s, _, _ in warm}
 
 
+def test_a_shoppers_ranking_is_kept_until_their_history_changes(trained, monkeypatch):
+    from ml.recommend.hybrid import HybridRecommender
+
+    ranked = []
+    recommend = HybridRecommender.recommend
+    monkeypatch.setattr(HybridRecommender, "recommend",
+                        lambda self, *args, **kwargs: ranked.append(1) or recommend(self, *args, **kwargs))
+    user = UserFactory()
+    InteractionFactory(user=user, product=trained["Nike Men Blue Tshirts"])
+    first = facade.recommended_for(user, k=3)
+    assert facade.recommended_for(user, k=3) == first and len(ranked) == 1
+    InteractionFactory(user=user, product=trained["Nike Men Black Tshirts"])
+    facade.recommended_for(user, k=3)
+    assert len(ranked) == 2
+
+
 def test_missing_or_corrupt_artifacts_fall_back_with_one_log_line(catalog, settings, caplog):
     tee = catalog["Nike Men Blue Tshirts"]
     with caplog.at_level(logging.ERROR, logger="ml"):
