@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from fashionshop import ratelimit
 from fashionshop.http import client_address
+from fashionshop.templating import computed_when_read
 from main import selectors
 from main.facets import catalog_version
 from main.forms import PhotoSearchForm, ProductFilterForm
@@ -38,8 +39,11 @@ def _listing_page(request, scope, **extra):
     URL and catalog version; the page's products are read only when it is rendered.
     """
     return render(request, "main/product_list.html", {
-        **_listing_context(request, scope), **extra,
+        **computed_when_read(lambda: _listing_context(request, scope), LISTING_CONTEXT), **extra,
         "listing_cache_seconds": selectors.CACHE_SECONDS, "catalog_version": catalog_version()})
+
+
+LISTING_CONTEXT = ("form", "listing", "page_obj", "problems", "sort", "sort_choices")
 
 
 def _listing_context(request, scope):

@@ -1,9 +1,7 @@
-from functools import cache as once, partial
-
 from django.shortcuts import render
-from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
+from fashionshop.templating import computed_when_read
 from main import selectors as catalog
 from main.facets import catalog_version
 from main.forms import ProductFilterForm
@@ -49,8 +47,7 @@ def results(request):
         listing = catalog.product_listing(product_filter, sort=sort, page_number=form.page_number())
         context.update({"listing": listing, "page_obj": listing.page, "title": "All products"})
         return render(request, "search/results.html", context)
-    found = once(lambda: _found(request, form, product_filter, sort))
-    context.update({name: SimpleLazyObject(partial(lambda name: found()[name], name)) for name in FOUND})
+    context.update(computed_when_read(lambda: _found(request, form, product_filter, sort), FOUND))
     return render(request, "search/results.html", context)
 
 
