@@ -86,18 +86,36 @@ def combinations_q(combinations):
     return wanted
 
 
+# A page reads the version several times and a worker serves many pages a second:
+# each process keeps what it read this long. A change made in this process shows here
+# at once, and in the other workers within this time.
+VERSION_SECONDS_HERE = 0.5
+_version_here = {"value": 0, "read_at": float("-inf")}
+
+
 def catalog_version():
     """A number that changes whenever products change, or 0 when no cache answers.
 
     A cache that lost it (restarted, flushed) starts a new one rather than going back
     to an old number, so nothing kept under an old version is taken for current.
     """
+    now = time.monotonic()
+    if _version_here["value"] and now - _version_here["read_at"] < VERSION_SECONDS_HERE:
+        return _version_here["value"]
     version = cache.get(CATALOG_VERSION_KEY)
     if version is None:
         cache.add(CATALOG_VERSION_KEY, time.time_ns(), None)
         version = cache.get(CATALOG_VERSION_KEY, 0)  # another process may have added first
+    _version_here.update(value=version, read_at=now)
     return version
 
 
 def catalog_changed():
-    cache.set(CATALOG_VERSION_KEY, time.time_ns(), None)
+    version = time.time_ns()
+    cache.set(CATALOG_VERSION_KEY, version, None)
+    _version_here.update(value=version, read_at=time.monotonic())
+
+
+def forget_catalog_version_here():
+    """Read the version from the cache next time (tests, after emptying the cache)."""
+    _version_here.update(value=0, read_at=float("-inf"))

@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from main.facets import forget_catalog_version_here
 from shop_ml import facade
 from tests.factories import SellerFactory
 
@@ -36,8 +37,10 @@ def fast_password_hasher(settings):
 def empty_cache():
     """Cached taxonomy, counts and experiment configs must not leak between tests."""
     cache.clear()
+    forget_catalog_version_here()
     yield
     cache.clear()
+    forget_catalog_version_here()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from main import selectors
+from main.facets import forget_catalog_version_here
 from main.forms import ProductFilterForm
 from main.models import Product
 from main.selectors import ProductFilter
@@ -83,6 +84,7 @@ def test_a_flushed_cache_never_brings_back_this_processs_old_tree(catalog, monke
         make(catalog["red_tee"].seller, gender="Boys")
     assert "Boys" not in selectors.nav_genders()
     cache.clear()
+    forget_catalog_version_here()  # as the half second a process keeps the version does
     assert "Boys" in selectors.nav_genders()
 
 
