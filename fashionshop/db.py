@@ -21,3 +21,18 @@ def commit_without_waiting_for_disk(using="default"):
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         yield
+
+
+def refresh_planner_statistics(*models, using="default"):
+    """ANALYZE the models' tables on PostgreSQL, after a bulk load changed them.
+
+    Without it the planner guesses from an empty table until autovacuum runs (never,
+    where it is off): with the catalog imported it guessed 9 facet rows for 9,518 and
+    sorted where it should hash, doubling a search's time.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")

@@ -20,8 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from fashionshop.db import refresh_planner_statistics
 from main.images import card_thumbnail, card_upscale
-from main.models import CatalogImport, Product
+from main.models import CatalogImport, FacetCount, Product
 from main.services import recount_facets
 from ml.styles_csv import RowError, read_styles
 from seller_accounts.models import Seller
@@ -270,6 +271,7 @@ def import_catalog(styles_path, images_dirs=(), limit=None, force=False, progres
     if batch:
         _import_batch(batch, stores, images_dirs, media_root, report)
     recount_facets()  # bulk writes bypass the per-product recounts
+    refresh_planner_statistics(Product, FacetCount)
 
     run.created, run.updated, run.unchanged = report.created, report.updated, report.unchanged
     run.photos_attached, run.rejected = report.photos_attached, report.rejected

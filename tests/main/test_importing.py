@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from PIL import Image
 
 from main.importing import import_catalog
@@ -259,3 +260,16 @@ def test_command_refuses_a_missing_file_and_a_bad_limit(tmp_path):
         call_command("import_catalog", styles=str(tmp_path / "missing.csv"), verbosity=0)
     with pytest.raises(CommandError, match="--limit"):
         call_command("import_catalog", styles=str(tmp_path / "missing.csv"), limit=0, verbosity=0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+@pytest.mark.django_db(transaction=True)
+def test_an_import_leaves_the_planner_statistics_of_what_it_loaded(tmp_path, images):
+    def analyzed(table):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            return cursor.fetchone()[0]
+
+    rows = [f"{n},Men,Apparel,Topwear,Shirts,Blue,Summer,2012,Casual,Shirt {n}" for n in range(1, 41)]
+    import_catalog(write_csv(tmp_path / "s.csv", *rows), images)
+    assert analyzed("main_product") == 40 and analyzed("main_facetcount") >= 1
