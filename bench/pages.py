@@ -26,7 +26,6 @@ import argparse
 import itertools
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -37,8 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HOST = "127.0.0.1"
 GROWTH = 5
-# Page caches: template fragments and per-listing facet counts.
-PAGE_CACHE_KEYS = re.compile(r"^:\d+:(template\.cache\.|main:counts:)")
 
 
 def _env(database_url):
@@ -84,7 +81,6 @@ def measure(samples):
     import django
 
     django.setup()
-    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -100,11 +96,6 @@ def measure(samples):
         "search": spread.search_urls(),
         "home": ["/"] * samples,
     }
-    def clear_page_caches():
-        # The in-process cache's own store (LocMemCache): only this bench reaches in.
-        for key in [key for key in cache._cache if PAGE_CACHE_KEYS.search(key)]:
-            cache.delete(key.split(":", 2)[2])  # stored as ":<version>:<key>"
-
     client = Client()
     for urls in pages.values():  # warm the models, templates and connections
         for url in urls[:3]:
@@ -113,7 +104,7 @@ def measure(samples):
     for (kind, urls), after_change in itertools.product(pages.items(), (False, True)):
         times, cpu, queries = [], [], []
         for url in urls:
-            clear_page_caches()
+            spread.clear_page_caches()
             if after_change:
                 catalog_changed()
             with CaptureQueriesContext(connection) as captured:

@@ -5,8 +5,8 @@
 For every query in search/data/queries.csv: precision of page 1 judged by the
 catalog's labels, whether the page is empty while relevant products exist, the
 server time of `/search/?q=…` (facets, understanding and rendering included) and
-of the suggestions for each prefix the shopper types, each request made right
-after clearing Django's cache (in-process test client, DEBUG off, models warm).
+of the suggestions for each prefix the shopper types, each request made with
+the page caches empty (bench/spread.py) (in-process test client, DEBUG off, models warm).
 The baseline is the cold `/healthz` in the same run.
 """
 import argparse
@@ -21,11 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 
 def _cold_ms(client, url, cpu=None):
-    """Wall milliseconds of one request after clearing the cache; its CPU milliseconds in
-    this process (the database's own work aside) are appended to `cpu`."""
-    from django.core.cache import cache
+    """Wall milliseconds of one request with the page caches empty; its CPU milliseconds
+    in this process (the database's own work aside) are appended to `cpu`."""
+    from bench.spread import clear_page_caches
 
-    cache.clear()
+    clear_page_caches()
     started, started_cpu = time.perf_counter(), time.process_time()
     response = client.get(url)
     elapsed = (time.perf_counter() - started) * 1000
@@ -115,7 +115,7 @@ def main():
         name = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(result["database"], result["database"])
         write_section(ROOT / "docs" / "benchmarks.md", f"## Search on {name}",
                       f"`.venv/bin/python bench/search.py --write-docs` — {time.strftime('%Y-%m-%d')}, "
-                      "models warm, Django's cache cleared before every request (docs/search.md).\n\n"
+                      "models warm, page caches empty before every request (docs/search.md).\n\n"
                       + body)
 
 

@@ -4,6 +4,7 @@ so that no single cached key carries a figure.
 Needs Django set up (`django.setup()`); reads the catalog, never writes it.
 """
 import random
+import re
 from urllib.parse import quote, urlencode
 
 # Everyday searches, as shoppers type them.
@@ -14,6 +15,18 @@ QUERIES = (
     "track pants", "socks",
 )
 SORTS = ("newest", "price_asc", "price_desc", "name")
+# Page caches: template fragments and per-listing facet counts.
+PAGE_CACHE_KEYS = re.compile(r"^:\d+:(template\.cache\.|main:counts:)")
+
+
+def clear_page_caches():
+    """Empty the page caches of the in-process cache (LocMemCache: only the benches
+    reach into its store); what all pages share (taxonomy tree, featured categories,
+    vocabulary, A/B settings) stays, as it does between two shoppers."""
+    from django.core.cache import cache
+
+    for key in [key for key in cache._cache if PAGE_CACHE_KEYS.search(key)]:
+        cache.delete(key.split(":", 2)[2])  # stored as ":<version>:<key>"
 
 
 def _segment(value):
