@@ -1,4 +1,5 @@
-"""Turn a lost database into a clean 503, and refuse control characters and numbers the database cannot hold with a 400."""
+"""Turn a lost database into a clean 503; refuse control characters, and numbers the
+database cannot hold, with a 400."""
 import logging
 import re
 

@@ -5,6 +5,7 @@ written for a write that then fails are removed again, and files a write
 replaces are removed only after the transaction commits.
 """
 import secrets
+from contextlib import nullcontext
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -25,10 +26,8 @@ def record_interaction(product, kind, user=None, session_key=""):
     if user is not None and not user.is_authenticated:
         user = None
     interaction = Interaction(product=product, kind=kind, user=user, session_key=session_key or "")
-    if kind != Interaction.Kind.VIEW:
-        interaction.save()
-        return interaction
-    with commit_without_waiting_for_disk():  # a view is a hint for recommendations
+    # A view is a hint for recommendations; carts and purchases wait for the disk.
+    with commit_without_waiting_for_disk() if kind == Interaction.Kind.VIEW else nullcontext():
         interaction.save()
     return interaction
 

@@ -43,12 +43,17 @@ def results(request):
         "listing_cache_seconds": catalog.CACHE_SECONDS,
         "catalog_version": catalog_version(),
     }
-    if not product_filter.text:
-        listing = catalog.product_listing(product_filter, sort=sort, page_number=form.page_number())
-        context.update({"listing": listing, "page_obj": listing.page, "title": "All products"})
-        return render(request, "search/results.html", context)
-    context.update(computed_when_read(lambda: _found(request, form, product_filter, sort), FOUND))
+    if product_filter.text:
+        context.update(computed_when_read(lambda: _found(request, form, product_filter, sort), FOUND))
+    else:
+        context["title"] = "All products"
+        context.update(computed_when_read(lambda: _all_products(form, product_filter, sort), ("listing", "page_obj")))
     return render(request, "search/results.html", context)
+
+
+def _all_products(form, product_filter, sort):
+    listing = catalog.product_listing(product_filter, sort=sort, page_number=form.page_number())
+    return {"listing": listing, "page_obj": listing.page}
 
 
 FOUND = ("listing", "page_obj", "found", "title", "chips", "search_as_typed", "understood_fields",
