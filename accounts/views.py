@@ -56,7 +56,7 @@ def signup(request):
             password=form.cleaned_data["password1"],
         )
         session_key = request.session.session_key
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="accounts.backends.UserWithStoreBackend")
         _after_sign_in(request, session_key, user)
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
         return redirect(safe_next(request, settings.LOGIN_REDIRECT_URL))

@@ -227,7 +227,8 @@ def main():
         subprocess.run(["createdb", "-h", HOST, "-U", "postgres", name], capture_output=True)
     if not args.no_setup:
         manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "import_catalog", "--styles", "data/styles.csv", "--images", "data/images", "-v0")
+        manage(env, "import_catalog", "--styles", "data/styles.csv", "--images", "data/images", "data/images_small",
+               "-v0")
         manage(env, "create_demo_accounts")
         manage(env, "simulate_shoppers", "--if-empty")
         manage(env, "train_models", "--if-missing")

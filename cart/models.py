@@ -5,6 +5,10 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+# Set in an anonymous shopper's session when their cart is made: pages skip the
+# cart query for the many visitors who never add anything.
+SESSION_HAS_CART = "has_cart"
+
 
 class Cart(models.Model):
     """One per signed-in user, or one per anonymous session (merged at login)."""

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Sum
 from django.shortcuts import get_object_or_404
 
-from cart.models import Cart, CartItem, Order, OrderItem
+from cart.models import SESSION_HAS_CART, Cart, CartItem, Order, OrderItem
 
 
 def get_cart(request):
@@ -19,13 +19,14 @@ def get_cart(request):
 
 
 def cart_count(request):
-    """Units in the request's cart, in at most one query (none for a fresh visitor)."""
+    """Units in the request's cart, in at most one query (none for a visitor who never
+    made a cart: most pages are seen by shoppers who have not added anything)."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         items = CartItem.objects.filter(cart__user=user)
     else:
         key = getattr(request, "session", None) and request.session.session_key
-        if not key:
+        if not key or not request.session.get(SESSION_HAS_CART):
             return 0
         items = CartItem.objects.filter(cart__session_key=key, cart__user__isnull=True)
     return items.aggregate(total=Sum("quantity"))["total"] or 0

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from cart.errors import CartError, OutOfStock
-from cart.models import Cart, CartItem
+from cart.models import SESSION_HAS_CART, Cart, CartItem
 from main.models import Interaction
 from main.services import record_interaction
 
@@ -38,6 +38,7 @@ def get_or_create_cart(request):
         cart, _ = Cart.objects.get_or_create(user=request.user)
         return cart
     cart, _ = Cart.objects.get_or_create(session_key=ensure_session_key(request), user=None)
+    request.session[SESSION_HAS_CART] = True
     return cart
 
 

@@ -115,7 +115,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # Refuses a locked-out username or address before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.UserWithStoreBackend",
 ]
 LOGIN_URL = "accounts:login"
 
@@ -149,7 +149,8 @@ LOGOUT_REDIRECT_URL = "main:home"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = config("TIME_ZONE", default="UTC")
-USE_I18N = True
+# The shop speaks English only; translation machinery would cost every URL and template lookup.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

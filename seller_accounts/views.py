@@ -60,7 +60,7 @@ def signup(request):
         except ValidationError as exc:
             form.add_error("store_name", exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.UserWithStoreBackend")
             messages.success(request, f"Welcome! Your store “{seller.store_name}” is open. Add your first product.")
             return redirect("seller_accounts:dashboard")
     return render(request, "seller_accounts/signup.html", {"form": form})

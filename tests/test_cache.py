@@ -96,3 +96,25 @@ def test_a_live_redis_stores_and_shares_values():
         assert cache.get_many(["answer", "missing"]) == {"answer": {"n": 42}}
         cache.delete("answer")
         assert cache.get("answer") is None
+
+
+@pytest.mark.skipif(not redis_is_up(), reason=f"no Redis at {REDIS_URL}")
+def test_every_cache_call_and_thread_shares_one_redis_client_and_its_pool():
+    import threading
+
+    with override_settings(CACHES=cache_settings(REDIS_URL)):
+        cache = caches["default"]
+        clients = set()
+
+        def use():
+            cache.set("shared", 1, 30)
+            assert cache.get("shared") == 1
+            clients.add(id(cache._cache.get_client(write=True)))
+
+        threads = [threading.Thread(target=use) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(clients) == 1
+        assert cache._cache.get_client() is cache._cache.get_client(write=True)

@@ -2,11 +2,13 @@
 from decimal import Decimal
 
 import pytest
-from django.test import Client
+from django.contrib.auth.models import AnonymousUser
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from accounts.models import Address
 from cart.models import Cart, CartItem, Order
+from cart.selectors import cart_count
 from main.models import Interaction
 from tests.factories import (
     PASSWORD, AddressFactory, CartFactory, CartItemFactory, OrderFactory, OrderItemFactory,
@@ -262,9 +264,20 @@ def test_empty_cart_page_for_a_new_visitor_creates_no_session_or_cart(client):
     assert not Cart.objects.exists()
 
 
+def test_a_browsing_visitor_without_a_cart_costs_no_cart_query(client, django_assert_num_queries):
+    product = ProductFactory(stock=4)
+    for _ in range(2):  # the second view starts a session, as for a browsing shopper
+        client.get(reverse("main:product_detail", args=[product.sku]))
+    assert client.session.session_key
+    request = RequestFactory().get("/")
+    request.user, request.session = AnonymousUser(), client.session
+    with django_assert_num_queries(0):
+        assert cart_count(request) == 0
+    client.post(reverse("cart:add", args=[product.sku]), {"quantity": "3"})
+    request.session = client.session
+    with django_assert_num_queries(1):
+        assert cart_count(request) == 3
+
+
 def test_cart_count_without_session_or_user_is_zero():
-    from django.test import RequestFactory
-
-    from cart.selectors import cart_count
-
     assert cart_count(RequestFactory().get("/")) == 0
