@@ -164,7 +164,10 @@ class ImageSearch:
         if vector is None:
             return []
         sku = str(sku)
-        return self.index.search(vector, k, allowed=allowed, exclude=lambda s: s == sku)
+        # One more than asked, the product itself dropped after: a predicate would make
+        # the index fetch four times as many candidates to be sure of k.
+        matches = self.index.search(vector, k + 1, allowed=allowed)
+        return [(other, score) for other, score in matches if other != sku][:k]
 
     def predict(self, image, top=3):
         return self.encoder.predict([image], top=top)[0]

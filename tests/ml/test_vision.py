@@ -288,7 +288,9 @@ def test_built_artifact_finds_the_same_photo_and_adds_without_rebuild(tmp_path, 
     results = search.similar_to_image(items[4][1], k=3)
     assert results[0][0] == "SKU4" and len(results) == 3
     assert search.similar_to_image(items[4][1], k=3, allowed={"SKU1", "SKU2"})[0][0] in {"SKU1", "SKU2"}
-    assert "SKU4" not in [s for s, _ in search.similar_to_sku("SKU4", k=5)]
+    alike = search.similar_to_sku("SKU4", k=5)
+    assert len(alike) == 5 and "SKU4" not in [s for s, _ in alike]
+    assert [s for s, _ in alike] == [s for s, _ in search.similar_to_image(items[4][1], k=6) if s != "SKU4"][:5]
     assert search.similar_to_sku("UNKNOWN", k=5) == []
     assert len(search.predict(items[0][1])) == 3
 
