@@ -1,8 +1,9 @@
 """Recommendations as products: the ML facade's rankings turned into page sections.
 
 The facade ranks skus over every product; this module turns them into
-purchasable products in that order with one query for all sections (seller
-joined, main.selectors.purchasable_by_sku: the one purchasable rule), keeps
+purchasable products in that order with one query for all sections (two when
+the first candidates leave a section short; main.selectors.purchasable_by_sku:
+the one purchasable rule), keeps
 each product's reason, and runs the "recommenders" A/B test: the shopper's
 variant picks the recommender, each shown section is recorded as impressions,
 and every product gets a click-tracking link. It records no interactions: the
@@ -32,6 +33,8 @@ PER_SECTION = 8
 SHARED_SECTIONS_SECONDS = 300
 # Ask the models for more than we show: some candidates will be out of stock.
 OVERFETCH = 3
+# Candidates per section the database is asked about first (see _sections).
+SPARE = 4
 
 
 @dataclass
@@ -47,22 +50,51 @@ class Section:
         return [product for product, _ in self.items]
 
 
-def _purchasable(rankings):
-    """{sku: product} for the purchasable skus of all the rankings, in one query."""
-    return purchasable_by_sku(sku for ranking in rankings for sku, _, _ in ranking)
+def _first_candidates(titled_rankings, k, exclude):
+    """The skus the database is asked about first: walking the sections in order, the
+    first k + SPARE of each ranking that no earlier section or `exclude` claimed."""
+    claimed, chosen = set(exclude), []
+    for _, ranking in titled_rankings:
+        new = [sku for sku, _, _ in ranking if sku not in claimed][:k + SPARE]
+        claimed.update(new)
+        chosen += new
+    return chosen
 
 
-def _section(title, ranking, products, taken, k):
-    section = Section(title)
-    for sku, _, reason in ranking:
-        product = products.get(sku)
-        if product is None or sku in taken:
-            continue
-        taken.add(sku)
-        section.items.append((product, reason))
-        if len(section.items) >= k:
-            break
-    return section
+def _build(titled_rankings, products, asked, exclude, k):
+    """Sections of up to k of `products` each, in ranking order and no product twice; None
+    if filling one needs a sku the database was not asked about (`asked`; None: all)."""
+    taken, sections = set(exclude), []
+    for title, ranking in titled_rankings:
+        section = Section(title)
+        for sku, _, reason in ranking:
+            if len(section.items) >= k:
+                break
+            if sku in taken:
+                continue
+            if asked is not None and sku not in asked:
+                return None
+            product = products.get(sku)
+            if product is not None:
+                taken.add(sku)
+                section.items.append((product, reason))
+        sections.append(section)
+    return sections
+
+
+def _sections(titled_rankings, k, exclude=()):
+    """The non-empty sections of purchasable products for [(title, ranking)], in order.
+
+    The rankings hold OVERFETCH times k skus for products sold out since, but nearly
+    every product is in stock: the first query reads the first candidates of each
+    section only, and a second reads the rest when a section is left short.
+    """
+    first = _first_candidates(titled_rankings, k, exclude)
+    sections = _build(titled_rankings, purchasable_by_sku(first), set(first), exclude, k)
+    if sections is None:
+        every = [sku for _, ranking in titled_rankings for sku, _, _ in ranking]
+        sections = _build(titled_rankings, purchasable_by_sku(every), None, exclude, k)
+    return [section for section in sections if section]
 
 
 def _track(request, variant, sections):
@@ -104,12 +136,8 @@ def product_page_sections(product, request, k=PER_SECTION, variant=None):
     visual = [(sku, score, "looks alike") for sku, score in looks_alike[:k * OVERFETCH]]
     # Shopper evidence only: content neighbours already fill "Similar items".
     bought = facade.also_bought(product, k=k * OVERFETCH, content_fill=False)
-    products = _purchasable([similar, visual, bought])
-    taken = {product.sku}
-    sections = [_section(SIMILAR, similar, products, taken, k),
-                _section(VISUAL, visual, products, taken, k),
-                _section(ALSO_BOUGHT, bought, products, taken, k)]
-    sections = [section for section in sections if section]
+    sections = _sections([(SIMILAR, similar), (VISUAL, visual), (ALSO_BOUGHT, bought)], k,
+                         exclude={product.sku})
     _track(request, variant, sections)
     return sections
 
@@ -120,7 +148,6 @@ def for_you_section(request, segment=None, k=PER_SECTION):
     shopper = request.user if request.user.is_authenticated else request.session.session_key
     ranking = facade.recommended_for(shopper, segment=segment, k=k * OVERFETCH,
                                      variant=variant or DEFAULT_VARIANT)
-    section = _section(FOR_YOU, ranking, _purchasable([ranking]), set(), k)
-    sections = [section] if section else []
+    sections = _sections([(FOR_YOU, ranking)], k)
     _track(request, variant, sections)
     return sections
