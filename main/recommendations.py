@@ -29,7 +29,8 @@ FOR_YOU = "Recommended for you"
 SURFACES = {SIMILAR: Impression.Surface.SIMILAR, VISUAL: Impression.Surface.VISUAL,
             ALSO_BOUGHT: Impression.Surface.ALSO_BOUGHT, FOR_YOU: Impression.Surface.FOR_YOU}
 PER_SECTION = 8
-# Product-page sections are the same for everyone outside an A/B test, so the page caches them.
+# Sections are the same for every shopper with the same key (the product, or the history)
+# outside an A/B test, so the pages cache them.
 SHARED_SECTIONS_SECONDS = 300
 # Ask the models for more than we show: some candidates will be out of stock.
 OVERFETCH = 3
@@ -118,6 +119,7 @@ def product_page_context(product, request):
     return {"recommendation_sections": SimpleLazyObject(
                 lambda: product_page_sections(product, request, variant=variant)),
             "recommendations_cache_seconds": 0 if variant else SHARED_SECTIONS_SECONDS,
+            "recommendations_key": product.sku,
             # Part of the cache key: a seller's new price or stock retires every cached section.
             "catalog_version": catalog_version()}
 
@@ -142,12 +144,26 @@ def product_page_sections(product, request, k=PER_SECTION, variant=None):
     return sections
 
 
-def for_you_section(request, segment=None, k=PER_SECTION):
-    """"Recommended for you" from the shopper's history, or what is popular for a newcomer."""
+def for_you_context(request, k=PER_SECTION):
+    """The home page's "recommended for you" context: the section computed only if
+    rendered, and the key its rendering is shared under while no A/B test runs (the
+    shopper's history and the models: newcomers all share one)."""
     variant = _variant(request)
     shopper = request.user if request.user.is_authenticated else request.session.session_key
-    ranking = facade.recommended_for(shopper, segment=segment, k=k * OVERFETCH,
-                                     variant=variant or DEFAULT_VARIANT)
+    history = facade.shopper_history(shopper)
+    return {"recommendation_sections": SimpleLazyObject(
+                lambda: for_you_sections(request, history, variant, k)),
+            "recommendations_cache_seconds": 0 if variant else SHARED_SECTIONS_SECONDS,
+            "recommendations_key": facade.for_you_key(history, k=k * OVERFETCH,
+                                                      variant=variant or DEFAULT_VARIANT),
+            "catalog_version": catalog_version()}
+
+
+def for_you_sections(request, history, variant, k=PER_SECTION):
+    """"Recommended for you" from the shopper's history, or what is popular for a newcomer."""
+    shopper = request.user if request.user.is_authenticated else request.session.session_key
+    ranking = facade.recommended_for(shopper, k=k * OVERFETCH, variant=variant or DEFAULT_VARIANT,
+                                     history=history)
     sections = _sections([(FOR_YOU, ranking)], k)
     _track(request, variant, sections)
     return sections

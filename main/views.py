@@ -11,7 +11,7 @@ from main import selectors
 from main.facets import catalog_version
 from main.forms import PhotoSearchForm, ProductFilterForm
 from main.models import Interaction
-from main.recommendations import for_you_section, product_page_context
+from main.recommendations import for_you_context, product_page_context
 from main.services import record_interaction
 from shop_ml import facade
 
@@ -26,9 +26,8 @@ def home(request):
         # Read only when the shop window below is not cached for this catalog version.
         "new_arrivals": SimpleLazyObject(selectors.new_arrivals),
         "featured": SimpleLazyObject(selectors.featured_categories),
-        "catalog_version": catalog_version(),
         "shop_window_seconds": selectors.CACHE_SECONDS,
-        "recommendation_sections": for_you_section(request),
+        **for_you_context(request),
     })
 
 

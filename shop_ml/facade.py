@@ -161,7 +161,9 @@ def also_bought(product, k=8, content_fill=True):
         product.sku, k, product=_product_row(product), content_fill=content_fill))
 
 
-def _history(user_or_session):
+def shopper_history(user_or_session):
+    """[(sku, kind)] of a user's or a session key's latest interactions, oldest first:
+    what "recommended for you" reads."""
     if user_or_session is None:
         return []
     if isinstance(user_or_session, str):
@@ -203,28 +205,36 @@ def _count_purchases(segment, k):
                 .order_by("-n", "-created_at").values_list("sku", "n")[:k])
 
 
-def recommended_for(user_or_session, segment=None, k=10, variant="hybrid"):
+def for_you_key(history, segment=None, k=10, variant="hybrid"):
+    """What a "recommended for you" ranking depends on, as a cache key: the same
+    history, page and models give the same ranking."""
+    models = (_recommender_content, _recommender_collaborative, _image_search)
+    for model in models:  # loaded first: a key made before the first ranking equals one made after
+        model.get()
+    return "ml:for-you:" + hashlib.sha1(repr((
+        variant, sorted((segment or {}).items()), k, history, [model.version for model in models],
+    )).encode()).hexdigest()
+
+
+def recommended_for(user_or_session, segment=None, k=10, variant="hybrid", history=None):
     """"Recommended for you": [(sku, score, reason)] for a user or a session key.
 
     `segment` is what the page shows ({"gender": ..., "sub_category": ...}); a
     shopper with no history gets what is popular there. The "content" variant
-    scores by text similarity to the shopper's history alone.
+    scores by text similarity to the shopper's history alone. `history`, the
+    shopper's `shopper_history` when the caller has read it already, saves reading it again.
     """
     def recommend():
-        history = _history(user_or_session)
+        recent = shopper_history(user_or_session) if history is None else history
         recommender = _recommender(variant)
         if recommender is None:
             return _popular_from_database(segment, k)
-        # The same history, page and models give the same ranking: kept a few minutes,
-        # since the blend searches the photo index for each recent product.
-        key = "ml:for-you:" + hashlib.sha1(repr((
-            variant, sorted((segment or {}).items()), k, history,
-            [a.version for a in (_recommender_content, _recommender_collaborative, _image_search)],
-        )).encode()).hexdigest()
+        # Kept a few minutes: the blend searches the photo index for each recent product.
+        key = for_you_key(recent, segment, k, variant)
         results = cache.get(key)
         if results is None:
-            weights = CONTENT_ONLY if variant == "content" and history else None
-            results = recommender.recommend(history, k, segment=segment, weights=weights)
+            weights = CONTENT_ONLY if variant == "content" and recent else None
+            results = recommender.recommend(recent, k, segment=segment, weights=weights)
             cache.set(key, results, FOR_YOU_CACHE_SECONDS)
         return results or _popular_from_database(segment, k)
     return _safely("recommended_for", recommend)

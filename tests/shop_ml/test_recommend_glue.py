@@ -280,3 +280,30 @@ def test_product_page_sections_are_rendered_once_outside_an_experiment(client, t
     second = client.get(tee.get_absolute_url()).content.decode()
     assert len(calls) == 1
     assert "Similar items" in first and "Similar items" in second
+
+
+def test_home_recommendations_are_rendered_once_per_history_and_catalog_version(
+        client, trained, monkeypatch):
+    from main import recommendations
+    from main.facets import catalog_changed
+
+    built = []
+    sections = recommendations.for_you_sections
+    monkeypatch.setattr(recommendations, "for_you_sections",
+                        lambda *args, **kwargs: built.append(1) or sections(*args, **kwargs))
+    user = UserFactory()
+    client.force_login(user)
+    InteractionFactory(user=user, product=trained["Nike Men Blue Tshirts"])
+    assert "Recommended for you" in client.get(reverse("main:home")).content.decode() and len(built) == 1
+    assert "Recommended for you" in client.get(reverse("main:home")).content.decode() and len(built) == 1
+    InteractionFactory(user=user, product=trained["Puma Women Black Jeans"])  # a new history
+    client.get(reverse("main:home"))
+    assert len(built) == 2
+    catalog_changed()  # a seller's edit: prices and stock shown may have changed
+    client.get(reverse("main:home"))
+    assert len(built) == 3
+    client.force_login(UserFactory())  # a newcomer: what is popular, shared by newcomers
+    client.get(reverse("main:home"))
+    client.logout()
+    client.get(reverse("main:home"))
+    assert len(built) == 4
