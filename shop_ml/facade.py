@@ -26,7 +26,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Subquery
 
 from main.models import Interaction, Product
 from ml import artifacts
@@ -172,8 +172,12 @@ def shopper_history(user_or_session):
         interactions = Interaction.objects.filter(user=user_or_session)
     else:
         return []
-    recent = interactions.order_by("-created_at").values_list("product__sku", "kind")
-    return list(reversed(recent[:RECENT_HISTORY]))
+    # The latest rows first, then their skus: joined before the LIMIT, a shopper with
+    # thousands of views (a crawler) had every one of them joined to its product.
+    latest = interactions.order_by("-created_at").values("pk")[:RECENT_HISTORY]
+    recent = (Interaction.objects.filter(pk__in=Subquery(latest)).order_by("-created_at")
+              .values_list("product__sku", "kind"))
+    return list(reversed(recent))
 
 
 POPULAR_CACHE_SECONDS = 300

@@ -307,3 +307,23 @@ def test_home_recommendations_are_rendered_once_per_history_and_catalog_version(
     client.logout()
     client.get(reverse("main:home"))
     assert len(built) == 4
+
+
+def test_a_shoppers_history_is_their_latest_interactions_oldest_first(django_assert_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    seller, start = SellerFactory(), timezone.now() - timedelta(days=1)
+    products = [ProductFactory(seller=seller) for _ in range(facade.RECENT_HISTORY + 5)]
+    for minute, product in enumerate(products):
+        kind = Interaction.Kind.ADD_TO_CART if minute % 7 == 0 else Interaction.Kind.VIEW
+        InteractionFactory(user=None, session_key="crawler", product=product, kind=kind,
+                           created_at=start + timedelta(minutes=minute))
+    InteractionFactory(user=None, session_key="someone-else", product=products[0])
+    with django_assert_num_queries(1):
+        history = facade.shopper_history("crawler")
+    latest = products[-facade.RECENT_HISTORY:]
+    assert [sku for sku, _ in history] == [p.sku for p in latest]
+    assert history[-1][1] == (Interaction.Kind.ADD_TO_CART if (len(products) - 1) % 7 == 0 else Interaction.Kind.VIEW)
+    assert facade.shopper_history("nobody") == [] and facade.shopper_history(None) == []
