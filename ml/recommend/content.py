@@ -248,8 +248,9 @@ class ContentModel:
         return REASON_STYLE
 
     def score_vector(self, vector):
-        """Cosine of one sparse query vector against every product (dense (N,))."""
-        return np.asarray((self.X @ vector.T).todense()).ravel()
+        """Cosine of one sparse query vector against every product (dense (N,)).
+        The query made dense: sparse @ dense is several times faster than sparse @ sparse."""
+        return np.asarray(self.X @ vector.toarray().ravel()).ravel()
 
     @staticmethod
     def _top(scores, k):
