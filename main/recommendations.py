@@ -117,20 +117,20 @@ def product_page_context(product, request):
     impressions and click links are then per shopper)."""
     variant = _variant(request)
     return {"recommendation_sections": SimpleLazyObject(
-                lambda: product_page_sections(product, request, variant=variant)),
+                lambda: product_page_sections(product, request, variant)),
             "recommendations_cache_seconds": 0 if variant else SHARED_SECTIONS_SECONDS,
             "recommendations_key": product.sku,
             # Part of the cache key: a seller's new price or stock retires every cached section.
             "catalog_version": catalog_version()}
 
 
-def product_page_sections(product, request, k=PER_SECTION, variant=None):
-    """Similar items, visually similar (products with a photo) and customers also bought.
+def product_page_sections(product, request, variant, k=PER_SECTION):
+    """Similar items, visually similar (products with a photo) and customers also bought,
+    for the shopper's A/B `variant` of the recommenders (None: no test runs).
 
     Never raises: without a trained model the facade answers nothing and the
     page simply has fewer sections.
     """
-    variant = variant or _variant(request)
     # Enough for the hybrid's blend (twice what it returns) and the visual section.
     looks_alike = facade.visual_neighbours(product.sku, 2 * k * OVERFETCH) if product.image else []
     similar = facade.similar_products(product, k=k * OVERFETCH, variant=variant or DEFAULT_VARIANT,

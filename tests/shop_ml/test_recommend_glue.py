@@ -203,7 +203,7 @@ def test_product_page_sections_are_purchasable_in_ml_order(trained):
     hidden = trained["Puma Men Blue Tshirts"]
     hidden.is_active = False
     hidden.save()
-    sections = product_page_sections(tee, shopper_request())
+    sections = product_page_sections(tee, shopper_request(), None)
     assert [s.title for s in sections][0] == SIMILAR
     shown = [p for s in sections for p, _ in s.items]
     assert hidden not in shown and tee not in shown
@@ -232,7 +232,7 @@ def test_product_page_renders_recommendations_with_few_queries(
 def test_recommendations_template_shows_reasons(trained):
     from django.template.loader import render_to_string
 
-    sections = product_page_sections(trained["Nike Men Blue Tshirts"], shopper_request())
+    sections = product_page_sections(trained["Nike Men Blue Tshirts"], shopper_request(), None)
     html = render_to_string("main/partials/recommendations.html",
                             {"recommendation_sections": sections})
     assert "Similar items" in html and "recommendation-reason" in html
