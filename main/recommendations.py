@@ -3,11 +3,10 @@
 The facade ranks skus over every product; this module turns them into
 purchasable products in that order with one query for all sections (two when
 the first candidates leave a section short; main.selectors.purchasable_by_sku:
-the one purchasable rule), keeps
-each product's reason, and runs the "recommenders" A/B test: the shopper's
-variant picks the recommender, each shown section is recorded as impressions,
-and every product gets a click-tracking link. It records no interactions: the
-views do that.
+the one purchasable rule), keeps each product's reason, and runs the
+"recommenders" A/B test: the shopper's variant picks the recommender, each
+shown section is recorded as impressions, and every product gets a
+click-tracking link. It records no interactions: the views do that.
 """
 from dataclasses import dataclass, field
 
