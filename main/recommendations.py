@@ -151,16 +151,15 @@ def for_you_context(request, k=PER_SECTION):
     shopper = request.user if request.user.is_authenticated else request.session.session_key
     history = facade.shopper_history(shopper)
     return {"recommendation_sections": SimpleLazyObject(
-                lambda: for_you_sections(request, history, variant, k)),
+                lambda: for_you_sections(request, shopper, history, variant, k)),
             "recommendations_cache_seconds": 0 if variant else SHARED_SECTIONS_SECONDS,
             "recommendations_key": facade.for_you_key(history, k=k * OVERFETCH,
                                                       variant=variant or DEFAULT_VARIANT),
             "catalog_version": catalog_version()}
 
 
-def for_you_sections(request, history, variant, k=PER_SECTION):
+def for_you_sections(request, shopper, history, variant, k=PER_SECTION):
     """"Recommended for you" from the shopper's history, or what is popular for a newcomer."""
-    shopper = request.user if request.user.is_authenticated else request.session.session_key
     ranking = facade.recommended_for(shopper, k=k * OVERFETCH, variant=variant or DEFAULT_VARIANT,
                                      history=history)
     sections = _sections([(FOR_YOU, ranking)], k)
