@@ -396,6 +396,10 @@ def predict_article_type_from_image(image, top=3):
         return _visual_safely("predict_article_type_from_image", run)
 
 
+# The photo index's label fields (ml/vision/search.py) -> Product fields.
+PHOTO_LABEL_FIELDS = {"articleType": "article_type", "baseColour": "base_colour"}
+
+
 def index_product(product):
     """Embed `product`'s photo and add it to the served index (no rebuild). True if added.
 
@@ -405,9 +409,10 @@ def index_product(product):
         search = _image_search.get()
         if search is None or not product.image:
             return False
+        labels = {field: getattr(product, name) for field, name in PHOTO_LABEL_FIELDS.items()}
         with _image_index_lock:
             with product.image.open("rb") as handle:
-                search.add(product.sku, handle.read())
+                search.add(product.sku, handle.read(), labels=labels)
         return True
     result = _visual_safely("index_product", run)
     return result if isinstance(result, bool) else False

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.categorization.base import softmax
+
 from .colour import DIM as COLOUR_DIM
 from .colour import colour_histograms
 from .preprocess import Preprocess, to_uint8
@@ -111,6 +113,13 @@ class OnnxEncoder:
     def embed(self, images):
         return self.embed_uint8(self.load_uint8(images))
 
+    def embed_and_classify(self, images):
+        """(embeddings, article-type probabilities over `classes` or None), one forward pass."""
+        batch = self.load_uint8(images)
+        outputs = self.run(batch)
+        probabilities = softmax(outputs["logits"]) if self.can_classify else None
+        return self.combine(outputs["features"], batch), probabilities
+
     def predict_uint8(self, batch_uint8, top=3):
         """Top-`top` [(class, probability)] per image from the classifier head."""
         if not self.can_classify:
@@ -128,8 +137,6 @@ def unit_rows(features):
 
 def top_classes(logits, classes, top=3):
     """[(class, probability)] of the `top` most likely classes per row of logits."""
-    logits = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = softmax(logits)
     order = np.argsort(-probs, axis=1)[:, :min(top, probs.shape[1])]
     return [[(classes[i], round(float(row[i]), 4)) for i in idx] for row, idx in zip(probs, order)]

@@ -66,6 +66,18 @@ def catalog_items():
             f"{', '.join(str(d) for d in DEFAULT_IMAGES)} (no products in the database)")
 
 
+def catalog_labels():
+    """{sku: {"articleType": ..., "baseColour": ...}} for the photo index's ranking: the
+    Product table, or styles.csv for the shipped photos of an empty shop."""
+    names = facade.PHOTO_LABEL_FIELDS
+    rows = Product.objects.values_list("sku", *names.values())
+    labels = {sku: dict(zip(names, values)) for sku, *values in rows.iterator(chunk_size=5000)}
+    if labels:
+        return labels
+    rows, _ = load_rows(DEFAULT_STYLES)
+    return {r["id"]: {field: r[field] for field in names} for r in rows}
+
+
 def build_index(stdout=None, progress=True, workers=None, **options):
     """train_models step "image-embeddings": embed every product photo, then index them.
 
@@ -88,7 +100,7 @@ def build_index(stdout=None, progress=True, workers=None, **options):
     folder = image_search.build(facade.models_dir(), items, encoder, progress=progress,
                                 workers=workers or default_workers(),
                                 cache_root=facade.models_dir() / CACHE_DIR,
-                                extra_card={"data": source})
+                                extra_card={"data": source}, labels=catalog_labels())
     facade.reload()
     card = load_card(folder)
     say(stdout, f"image-embeddings: {card['count']} photos embedded with {encoder.name} "

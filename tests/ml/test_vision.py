@@ -338,3 +338,68 @@ def test_a_training_run_gives_the_process_its_torch_settings_back():
     assert torch.equal(torch.get_rng_state(), before[1]) and random.getstate() == before[2]
     with _torch_run(seed=0, threads=1):
         assert torch.equal(torch.rand(1), seeded)   # the same seed gives the same run
+
+
+# ------------------------------------------------------------------ the ranking
+
+def labels_of(**by_sku):
+    """Labels from sku=("articleType", "baseColour") keywords."""
+    return image_search.Labels({field: {sku: pair[i] for sku, pair in by_sku.items()}
+                                for i, field in enumerate(image_search.LABEL_FIELDS)})
+
+
+def test_ranking_puts_the_likely_article_type_ahead_of_a_slightly_closer_photo():
+    labels = labels_of(F1=("Flats", "Black"), H1=("Heels", "Black"), H2=("Heels", "Black"),
+                       H3=("Heels", "Black"))
+    matches = [("H1", 0.90), ("F1", 0.89), ("H2", 0.88), ("H3", 0.87)]
+    ranked = image_search.rank(matches, labels, k=4)
+    assert [s for s, _ in ranked] == ["H1", "H2", "H3", "F1"]
+    assert dict(ranked) == dict(matches)            # the pairs keep their cosine
+
+    # A classifier sure of Flats outweighs the neighbours' vote for Heels.
+    flats = np.asarray([1.0 if c == "Flats" else 0.0 for c in labels.classes["articleType"]])
+    assert image_search.rank(matches, labels, k=1, type_probabilities=flats)[0][0] == "F1"
+
+
+def test_ranking_prefers_the_likely_colour_among_the_same_article_type():
+    labels = labels_of(R1=("Tshirts", "Red"), B1=("Tshirts", "Blue"), R2=("Tshirts", "Red"))
+    ranked = image_search.rank([("R1", 0.90), ("B1", 0.895), ("R2", 0.89)], labels, k=3)
+    assert [s for s, _ in ranked] == ["R1", "R2", "B1"]
+
+
+def test_ranking_gives_unlabelled_products_the_benefit_of_the_doubt():
+    matches = [("A", 0.9), ("B", 0.8), ("C", 0.7)]
+    assert image_search.rank(matches, image_search.Labels(), k=2) == matches[:2]
+    partly = labels_of(B=("Heels", "Red"), C=("Flats", "Red"))
+    # A has no label: ranked as if it had the likeliest (Heels), so still first; C drops.
+    assert [s for s, _ in image_search.rank(matches, partly, k=3)] == ["A", "B", "C"]
+    assert image_search.rank([], partly, k=3) == []
+
+
+def test_the_index_keeps_labels_and_visually_similar_shows_the_own_article_type_first(tmp_path):
+    models = tmp_path / "models"
+    path = tiny_onnx(tmp_path / "enc.onnx", classes=["Shirts", "Jeans"])
+    encoder = OnnxEncoder(path, colour_weight=0.5)
+    items = catalog(12)
+    types = {sku: ("Shirts" if i % 3 else "Jeans") for i, (sku, _) in enumerate(items)}
+    labels = {sku: {"articleType": t, "baseColour": "Red"} for sku, t in types.items()}
+    image_search.build(models, items, encoder, backend="exact", progress=False, labels=labels)
+    search = image_search.ImageSearch.load(models)
+    assert search.labels.classes["articleType"] == ["Jeans", "Shirts"]
+    alike = [sku for sku, _ in search.similar_to_sku("SKU3", k=3)]   # SKU3 is Jeans, as are 0, 6, 9
+    assert sorted(alike) == ["SKU0", "SKU6", "SKU9"]
+
+    search.add("NEW", photo((10, 200, 10), seed=99), labels={"articleType": "Jeans",
+                                                            "baseColour": "Green"})
+    again = image_search.ImageSearch.load(models)    # another process reads the labels too
+    assert again.labels.ids("articleType", ["NEW"])[0] == again.labels.classes["articleType"].index("Jeans")
+    assert again.labels.ids("baseColour", ["NEW"])[0] >= 0
+
+
+def test_an_index_built_before_the_ranking_loads_and_ranks_by_the_photo_alone(tmp_path):
+    models = tmp_path / "models"
+    folder, items = build_artifact(models, backend="exact")
+    (folder / image_search.LABELS_FILE).unlink()
+    search = image_search.ImageSearch.load(models)
+    assert not search.labels
+    assert search.similar_to_image(items[4][1], k=3)[0][0] == "SKU4"
