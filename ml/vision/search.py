@@ -57,9 +57,6 @@ DEFAULT_COLOUR_WEIGHT = 0.4
 # article-type probabilities count next to the neighbours' votes, and the bonus
 # for agreeing with the likely article type and colour.
 PHOTO_CANDIDATES = 100
-# A catalog product's own article type is known: a few candidates per answer suffice,
-# which keeps a product page's "visually similar" cheap.
-SKU_CANDIDATES = 3
 VOTE_TEMPERATURE = 0.02
 CLASSIFIER_SHARE = 0.5
 AGREEMENT_BONUS = {"articleType": 0.5, "baseColour": 0.1}
@@ -277,9 +274,10 @@ class ImageSearch:
         if vector is None:
             return []
         sku = str(sku)
-        # The product itself is dropped after: a predicate would make the index fetch
-        # four times as many candidates.
-        matches = self.index.search(vector, SKU_CANDIDATES * k + 1, allowed=allowed)
+        # One more than asked, the product itself dropped after: a predicate would make
+        # the index fetch four times as many candidates. Its own article type is known,
+        # so the ranking needs no wider pool than the answer: a product page stays cheap.
+        matches = self.index.search(vector, k + 1, allowed=allowed)
         own_type = self.labels.ids("articleType", [sku])[0]
         type_probabilities = None
         if own_type >= 0:

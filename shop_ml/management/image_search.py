@@ -137,7 +137,7 @@ def ensure_index(stdout=None, progress=True):
     return ImageSearch.load(facade.models_dir())
 
 
-def train_encoder(stdout=None, styles=None, images=None, epochs=1, progress=True,
+def train_encoder(stdout=None, styles=None, images=None, epochs=5, progress=True,
                   network_factory=None, **options):
     """Fine-tune Lite0 on article types (train split) and save it as `image-encoder`:
     the torch checkpoint (for further training) and its ONNX export (what is served)."""

@@ -386,8 +386,8 @@ def test_the_index_keeps_labels_and_visually_similar_shows_the_own_article_type_
     image_search.build(models, items, encoder, backend="exact", progress=False, labels=labels)
     search = image_search.ImageSearch.load(models)
     assert search.labels.classes["articleType"] == ["Jeans", "Shirts"]
-    alike = [sku for sku, _ in search.similar_to_sku("SKU3", k=3)]   # SKU3 is Jeans, as are 0, 6, 9
-    assert sorted(alike) == ["SKU0", "SKU6", "SKU9"]
+    alike = [sku for sku, _ in search.similar_to_sku("SKU3", k=11)]   # SKU3 is Jeans, as are 0, 6, 9
+    assert len(alike) == 11 and sorted(alike[:3]) == ["SKU0", "SKU6", "SKU9"]
 
     search.add("NEW", photo((10, 200, 10), seed=99), labels={"articleType": "Jeans",
                                                             "baseColour": "Green"})
