@@ -14,7 +14,7 @@ from django.db import IntegrityError
 
 from experiments import selectors
 from experiments.models import Click, Impression, SuggestionOutcome
-from fashionshop.db import commit_without_waiting_for_disk
+from fashionshop.db import insert_hints
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,7 @@ def record_impressions(request, experiment_key, variant, surface, skus):
         for position, sku in enumerate(skus, start=1)
     ]
     try:
-        # A savepoint, so a failed insert leaves the caller's transaction usable.
-        with commit_without_waiting_for_disk():
-            return Impression.objects.bulk_create(impressions)
+        return insert_hints(impressions)
     except IntegrityError:
         # The variant was deleted after this process cached the experiment's config:
         # losing these impressions is better than breaking the product page.

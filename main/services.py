@@ -5,14 +5,13 @@ written for a write that then fails are removed again, and files a write
 replaces are removed only after the transaction commits.
 """
 import secrets
-from contextlib import nullcontext
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from fashionshop.db import commit_without_waiting_for_disk
+from fashionshop.db import insert_hints
 from main import facets
 from main.images import CleanImage, clean_upload
 from main.locks import lock_products
@@ -27,8 +26,9 @@ def record_interaction(product, kind, user=None, session_key=""):
         user = None
     interaction = Interaction(product=product, kind=kind, user=user, session_key=session_key or "")
     # A view is a hint for recommendations; carts and purchases wait for the disk.
-    with commit_without_waiting_for_disk() if kind == Interaction.Kind.VIEW else nullcontext():
-        interaction.save()
+    if kind == Interaction.Kind.VIEW:
+        return insert_hints([interaction])[0]
+    interaction.save()
     return interaction
 
 
