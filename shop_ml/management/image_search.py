@@ -15,13 +15,13 @@ from django.utils import timezone
 
 from main.models import Product
 from ml.artifacts import ArtifactError, current_folder, library_versions, load_card, save_version
-from ml.fusion.evidence import CACHE_DIR, default_workers
+from ml.fusion.evidence import CACHE_DIR, default_workers, encoder_hash
 from ml.styles_csv import load_rows
 from ml.vision import search as image_search
 from ml.vision.data import photo_rows, split_of
 from ml.vision.preprocess import ImageError
 from ml.vision.runtime import OnnxEncoder
-from ml.vision.search import ARTIFACT, ENCODER_FILE, ImageSearch
+from ml.vision.search import ARTIFACT, ENCODER_FILE, LABELS_FILE, ImageSearch
 from shop_ml import facade
 from shop_ml.management import say
 
@@ -110,17 +110,24 @@ def build_index(stdout=None, progress=True, workers=None, **options):
 
 
 def is_stale():
-    """Whether the served image index misses photos or was built by an older encoder format.
+    """Whether the served image index misses photos, or was built by another encoder, an
+    older encoder format or before the ranking's labels.
 
     `train_models --if-missing` rebuilds a stale index, so an existing install
-    picks up newly imported photos (and the ONNX encoder) on its next `make run`.
+    picks up newly imported photos and a newly shipped encoder on its next `make run`.
     """
 
     try:
-        card = load_card(current_folder(facade.models_dir(), ARTIFACT))
+        folder = current_folder(facade.models_dir(), ARTIFACT)
+        card = load_card(folder)
     except ArtifactError:
         return True
     if (card.get("encoder") or {}).get("file") != ENCODER_FILE:
+        return True
+    if not (folder / LABELS_FILE).is_file():
+        return True
+    path = facade.encoder_file()
+    if path is not None and encoder_hash(path) != encoder_hash(folder / ENCODER_FILE):
         return True
     with_photo = Product.objects.exclude(image="").count()
     return with_photo > card.get("count", 0) + card.get("failed_count", 0)

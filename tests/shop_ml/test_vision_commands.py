@@ -207,7 +207,8 @@ def test_train_encoder_saves_an_artifact_that_the_index_build_then_uses(settings
     assert built["encoder"]["kind"] == "tiny-articletype"
 
 
-def test_an_index_missing_new_photos_or_built_for_torch_is_rebuilt_by_make_run(products, settings):
+def test_an_index_missing_new_photos_or_built_for_torch_is_rebuilt_by_make_run(products, settings,
+                                                                               tmp_path):
     assert glue.is_stale()                       # nothing built yet
     glue.build_index(progress=False)
     assert not glue.is_stale()
@@ -221,6 +222,20 @@ def test_an_index_missing_new_photos_or_built_for_torch_is_rebuilt_by_make_run(p
     call_command("train_models", "--only", "image-embeddings", "--if-missing", stdout=io.StringIO())
     assert not glue.is_stale()
     assert facade.visual_search_status()["image-embeddings"]["count"] == 9
+
+    # So is an index built before the ranking's labels, or by another encoder than the
+    # one now shipped or configured.
+    folder = current_folder(settings.MODELS_DIR, "image-embeddings")
+    labels = (folder / "labels.json").read_bytes()
+    (folder / "labels.json").unlink()
+    assert glue.is_stale()
+    (folder / "labels.json").write_bytes(labels)
+    assert not glue.is_stale()
+    settings.IMAGE_ENCODER = str(tiny_onnx(tmp_path / "other.onnx", classes=TYPES, seed=1,
+                                           spec=Preprocess(height=32, width=24)))
+    assert glue.is_stale()
+    call_command("train_models", "--only", "image-embeddings", "--if-missing", stdout=io.StringIO())
+    assert not glue.is_stale()
 
     # An index built before the ONNX encoder (a torch checkpoint inside) is stale too.
     folder = current_folder(settings.MODELS_DIR, "image-embeddings")
