@@ -126,14 +126,11 @@ def _ranked(queries, gallery, weight, k, classes):
     query_vectors, gallery_vectors = queries.vectors(weight), gallery.vectors(weight)
     candidates = topk_neighbours(query_vectors, gallery_vectors, PHOTO_CANDIDATES)
     probabilities = softmax(queries.logits) if queries.logits is not None and classes else None
-    column = {c: i for i, c in enumerate(classes)}
-    type_columns = np.asarray([column.get(c, -1) for c in labels.classes["articleType"]])
     neighbours = []
     for q, row in enumerate(candidates):
         cosine = gallery_vectors[row] @ query_vectors[q]
-        type_probabilities = None
-        if probabilities is not None:
-            type_probabilities = np.where(type_columns >= 0, probabilities[q][type_columns], 0.0)
+        type_probabilities = None if probabilities is None else \
+            labels.type_probabilities(classes, probabilities[q])
         ranked = rank([(str(i), float(c)) for i, c in zip(row, cosine)], labels, k,
                       type_probabilities)
         neighbours.append([int(i) for i, _ in ranked])

@@ -87,6 +87,12 @@ class Labels:
         of = self._of[field]
         return np.fromiter((of.get(sku, -1) for sku in skus), dtype=np.int64, count=len(skus))
 
+    def type_probabilities(self, classes, probabilities):
+        """A classifier's probabilities over its `classes`, as `rank` takes them: an array
+        over `self.classes["articleType"]` (0 for a type the classifier does not know)."""
+        by_label = dict(zip(classes, np.asarray(probabilities).tolist()))
+        return np.asarray([by_label.get(label, 0.0) for label in self.classes["articleType"]])
+
     def to_json(self):
         return {field: {sku: self.classes[field][i] for sku, i in of.items()}
                 for field, of in self._of.items()}
@@ -260,11 +266,8 @@ class ImageSearch:
         vectors, probabilities = self.encoder.embed_and_classify([image])
         matches = self.index.search(vectors[0], max(k, PHOTO_CANDIDATES), allowed=allowed,
                                     exclude=exclude)
-        type_probabilities = None
-        if probabilities is not None:
-            by_label = dict(zip(self.encoder.classes, probabilities[0].tolist()))
-            type_probabilities = np.asarray([by_label.get(label, 0.0)
-                                             for label in self.labels.classes["articleType"]])
+        type_probabilities = None if probabilities is None else \
+            self.labels.type_probabilities(self.encoder.classes, probabilities[0])
         return rank(matches, self.labels, k, type_probabilities)
 
     def similar_to_sku(self, sku, k=10, allowed=None):
