@@ -469,7 +469,12 @@ def product_listing(product_filter, *, scope=None, sort="newest", page_number=1,
 
 def product_for_page(sku):
     """The active product with this sku and its seller, or None."""
-    return Product.objects.active().select_related("seller").filter(sku=sku).first()
+    # get() rather than first(): sku is unique, and first() had every product page pay
+    # for compiling and sorting by the default order.
+    try:
+        return Product.objects.active().select_related("seller").get(sku=sku)
+    except Product.DoesNotExist:
+        return None
 
 
 def seller_by_slug(slug):
@@ -485,7 +490,8 @@ def purchasable_by_sku(skus):
     skus = set(skus)
     if not skus:
         return {}
-    return {p.sku: p for p in Product.objects.purchasable().only(*CARD_FIELDS).filter(sku__in=skus)}
+    # .order_by(): a dict has no order, and the default one cost a sort on every page.
+    return {p.sku: p for p in Product.objects.purchasable().only(*CARD_FIELDS).filter(sku__in=skus).order_by()}
 
 
 def purchasable_in_order(skus):
