@@ -6,10 +6,14 @@ from django.urls import reverse
 
 from experiments.models import Experiment, Impression, SuggestionOutcome, Variant
 from experiments.stats import difference_interval, wilson_interval
+from fashionshop.cache import HeldHere
 
-# Assignment runs on every product page; the config is cached so it costs no query.
-# Other processes see an edit after at most this long.
+# Assignment runs on every product page; the config is cached so it costs no query,
+# and each process keeps what it read for a second so it costs no Redis round trip
+# either. An edit forgets both (services.forget_experiment_config): the other
+# processes see it within that second.
 CONFIG_CACHE_SECONDS = 60
+_config_here = HeldHere(seconds=1.0)
 CLICK_SALT = "experiments.click"
 
 
@@ -19,6 +23,11 @@ def config_cache_key(experiment_key):
 
 def experiment_config(experiment_key):
     """{"id", "variants": {name: (variant_id, weight)}} of an active experiment, else None."""
+    config = _config_here.get(experiment_key, lambda: _shared_config(experiment_key))
+    return config if config["id"] is not None and config["variants"] else None
+
+
+def _shared_config(experiment_key):
     key = config_cache_key(experiment_key)
     config = cache.get(key)
     if config is None:
@@ -28,9 +37,14 @@ def experiment_config(experiment_key):
             "id": experiment.pk,
             "variants": {v.name: (v.pk, v.weight) for v in experiment.variants.all()},
         }
+        # A missing experiment is cached too (id None), so an unknown key costs no query either.
         cache.set(key, config, CONFIG_CACHE_SECONDS)
-    # A missing experiment is cached too (id None), so an unknown key costs no query either.
-    return config if config["id"] is not None and config["variants"] else None
+    return config
+
+
+def forget_config_here(experiment_key=None):
+    """Read `experiment_key`'s config (every one when None) from the shared cache next time."""
+    _config_here.forget(experiment_key)
 
 
 def click_url(impression):

@@ -90,8 +90,10 @@ def record_impressions(request, experiment_key, variant, surface, skus):
 
 
 def forget_experiment_config(experiment_key):
-    """Make an edited experiment (weights, is_active) count at once on this process."""
+    """Make an edited experiment (weights, is_active) count at once on this process, and
+    within a second on the others."""
     cache.delete(selectors.config_cache_key(experiment_key))
+    selectors.forget_config_here(experiment_key)
 
 
 def record_click(impression):

@@ -95,3 +95,39 @@ class ResilientRedisCache(RedisCache):
 
     def clear(self):
         return self._guarded(super().clear, None)
+
+
+class HeldHere:
+    """Values read from the shared cache, kept in this process for a short while.
+
+    Some values are read on every page (the catalog version, an A/B test's
+    configuration) and change rarely: each Redis read costs a round trip, so a
+    process keeps what it read for `seconds`. A change made in this process shows
+    here at once (`put`, `forget`); the other workers see it within `seconds`.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self._held = {}  # key -> (value, read at); replaced whole, so threads need no lock
+
+    def get(self, key, read):
+        """The value held for `key`, or read() when none is held or it is too old.
+        A None from read() is not held: nothing answered, so ask again next time."""
+        now = time.monotonic()
+        held = self._held.get(key)
+        if held is not None and now - held[1] < self.seconds:
+            return held[0]
+        value = read()
+        if value is not None:
+            self._held[key] = (value, now)
+        return value
+
+    def put(self, key, value):
+        self._held[key] = (value, time.monotonic())
+
+    def forget(self, key=None):
+        """Read `key` (every key when None) from the shared cache next time."""
+        if key is None:
+            self._held.clear()
+        else:
+            self._held.pop(key, None)

@@ -18,6 +18,8 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.db.models import Case, Count, Max, PositiveSmallIntegerField, Q, Value, When
 
+from fashionshop.cache import HeldHere
+
 # (lowest, highest) prices, both inclusive, as the min_price/max_price filter reads them.
 PRICE_BANDS = ((None, 500), (500, 1000), (1000, 2000), (2000, 5000), (5000, None))
 _EDGES = tuple(sorted({Decimal(edge) for band in PRICE_BANDS for edge in band if edge is not None}))
@@ -87,10 +89,16 @@ def combinations_q(combinations):
 
 
 # A page reads the version several times and a worker serves many pages a second:
-# each process keeps what it read this long. A change made in this process shows here
-# at once, and in the other workers within this time.
-VERSION_SECONDS_HERE = 0.5
-_version_here = {"value": 0, "read_at": float("-inf")}
+# each process keeps what it read for half a second.
+_version_here = HeldHere(seconds=0.5)
+
+
+def _read_catalog_version():
+    version = cache.get(CATALOG_VERSION_KEY)
+    if version is None:
+        cache.add(CATALOG_VERSION_KEY, time.time_ns(), None)
+        version = cache.get(CATALOG_VERSION_KEY)  # another process may have added first
+    return version
 
 
 def catalog_version():
@@ -99,23 +107,15 @@ def catalog_version():
     A cache that lost it (restarted, flushed) starts a new one rather than going back
     to an old number, so nothing kept under an old version is taken for current.
     """
-    now = time.monotonic()
-    if _version_here["value"] and now - _version_here["read_at"] < VERSION_SECONDS_HERE:
-        return _version_here["value"]
-    version = cache.get(CATALOG_VERSION_KEY)
-    if version is None:
-        cache.add(CATALOG_VERSION_KEY, time.time_ns(), None)
-        version = cache.get(CATALOG_VERSION_KEY, 0)  # another process may have added first
-    _version_here.update(value=version, read_at=now)
-    return version
+    return _version_here.get(CATALOG_VERSION_KEY, _read_catalog_version) or 0
 
 
 def catalog_changed():
     version = time.time_ns()
     cache.set(CATALOG_VERSION_KEY, version, None)
-    _version_here.update(value=version, read_at=time.monotonic())
+    _version_here.put(CATALOG_VERSION_KEY, version)
 
 
 def forget_catalog_version_here():
     """Read the version from the cache next time (tests, after emptying the cache)."""
-    _version_here.update(value=0, read_at=float("-inf"))
+    _version_here.forget()

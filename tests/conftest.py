@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from experiments.selectors import forget_config_here
 from main.facets import forget_catalog_version_here
 from shop_ml import facade
 from tests.factories import SellerFactory
@@ -38,9 +39,11 @@ def empty_cache():
     """Cached taxonomy, counts and experiment configs must not leak between tests."""
     cache.clear()
     forget_catalog_version_here()
+    forget_config_here()
     yield
     cache.clear()
     forget_catalog_version_here()
+    forget_config_here()
 
 
 @pytest.fixture
