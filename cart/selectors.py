@@ -19,11 +19,14 @@ def get_cart(request):
 
 
 def cart_count(request):
-    """Units in the request's cart, in at most one query (none for a visitor who never
+    """Units in the request's cart, in at most one query (none for a shopper who never
     made a cart: most pages are seen by shoppers who have not added anything)."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        items = CartItem.objects.filter(cart__user=user)
+        cart = getattr(user, "cart", None)  # read with the user (accounts.backends)
+        if cart is None:
+            return 0
+        items = CartItem.objects.filter(cart=cart)
     else:
         key = getattr(request, "session", None) and request.session.session_key
         if not key or not request.session.get(SESSION_HAS_CART):
