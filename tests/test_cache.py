@@ -118,3 +118,33 @@ def test_every_cache_call_and_thread_shares_one_redis_client_and_its_pool():
             thread.join()
         assert len(clients) == 1
         assert cache._cache.get_client() is cache._cache.get_client(write=True)
+
+
+def test_held_here_keeps_a_read_for_its_seconds_then_reads_again(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(resilient.time, "monotonic", lambda: now[0])
+    reads = []
+    held = resilient.HeldHere(seconds=1.0)
+
+    def read():
+        reads.append(now[0])
+        return len(reads)
+
+    assert held.get("k", read) == 1
+    now[0] += 0.9
+    assert held.get("k", read) == 1 and len(reads) == 1
+    now[0] += 0.2
+    assert held.get("k", read) == 2  # too old: read again
+    held.put("k", 42)
+    assert held.get("k", read) == 42  # a change made here shows at once
+    held.forget("k")
+    assert held.get("k", read) == 3
+    held.forget()
+    assert held.get("k", read) == 4
+
+
+def test_held_here_does_not_keep_a_read_that_found_nothing():
+    held = resilient.HeldHere(seconds=60)
+    answers = iter([None, "found"])
+    assert held.get("k", lambda: next(answers)) is None
+    assert held.get("k", lambda: next(answers)) == "found"

@@ -3,7 +3,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Address
@@ -281,3 +283,24 @@ def test_a_browsing_visitor_without_a_cart_costs_no_cart_query(client, django_as
 
 def test_cart_count_without_session_or_user_is_zero():
     assert cart_count(RequestFactory().get("/")) == 0
+
+
+def test_the_signed_in_navbar_reads_whether_there_is_a_cart_with_the_user(client):
+    user = UserFactory()
+    product = ProductFactory(stock=4)
+    client.force_login(user)
+    url = reverse("main:product_detail", args=[product.sku])
+
+    def cart_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        return response, [q["sql"] for q in queries if "cart_" in q["sql"]]
+
+    response, queries = cart_queries()
+    assert response.context["CART_COUNT"] == 0
+    assert len(queries) == 1 and "auth_user" in queries[0]  # the user's own query, nothing more
+    client.post(reverse("cart:add", args=[product.sku]), {"quantity": "2"})
+    response, queries = cart_queries()
+    assert response.context["CART_COUNT"] == 2
+    assert '<span class="badge text-bg-dark">2</span>' in response.content.decode()
+    assert len(queries) == 2 and "SUM" in queries[1]

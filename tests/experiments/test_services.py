@@ -2,6 +2,7 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.db.models import ProtectedError
@@ -55,6 +56,18 @@ def test_anonymous_without_session_is_not_assigned_and_no_session_is_created(exp
 def test_unknown_or_inactive_experiment_assigns_nobody(experiment):
     user = UserFactory()
     assert services.assign_variant("no-such-experiment", request_for(user)) is None
+    Experiment.objects.filter(pk=experiment.pk).update(is_active=False)
+    services.forget_experiment_config(experiment.key)
+    assert services.assign_variant(experiment.key, request_for(user)) is None
+
+
+@pytest.mark.django_db
+def test_a_config_is_kept_in_the_process_and_an_edit_forgets_it(experiment, django_assert_num_queries):
+    user = UserFactory()
+    assert services.assign_variant(experiment.key, request_for(user)) is not None
+    cache.clear()  # even with the shared copy gone, this process asks neither Redis nor the database
+    with django_assert_num_queries(0):
+        assert services.assign_variant(experiment.key, request_for(user)) is not None
     Experiment.objects.filter(pk=experiment.pk).update(is_active=False)
     services.forget_experiment_config(experiment.key)
     assert services.assign_variant(experiment.key, request_for(user)) is None
