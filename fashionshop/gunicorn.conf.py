@@ -50,3 +50,27 @@ def post_worker_init(worker):
     from shop_ml import facade  # imported here: gunicorn reads this file before Django is set up
 
     facade.warm_up()
+
+
+def worker_exit(server, worker):
+    """In the worker, after gunicorn's own cleanup: end the process without running
+    C++ static destructors.
+
+    ONNX Runtime starts a thread in the master when the preloaded encoder is
+    loaded; a forked worker inherits its handle but not the thread, and ONNX
+    Runtime's destructor then aborted every worker on shutdown or reload (SIGABRT,
+    an ERROR line each). The exit code gunicorn was about to use is kept: it tells
+    the master whether the worker failed to boot.
+    """
+    import logging
+    import sys
+
+    from django.db import connections
+
+    raised = sys.exc_info()[1]
+    code = raised.code if isinstance(raised, SystemExit) else int(raised is not None)
+    connections.close_all()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else int(code is not None))
