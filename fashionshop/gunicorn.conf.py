@@ -67,10 +67,11 @@ def worker_exit(server, worker):
 
     from django.db import connections
 
-    raised = sys.exc_info()[1]
-    code = raised.code if isinstance(raised, SystemExit) else int(raised is not None)
+    raised = sys.exc_info()[1]  # gunicorn calls this while its sys.exit(code) unwinds
+    code = raised.code if isinstance(raised, SystemExit) else raised
     connections.close_all()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
+    # As Python's own exit would: an int as it is, None as 0, anything else as 1.
     os._exit(code if isinstance(code, int) else int(code is not None))

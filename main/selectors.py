@@ -491,7 +491,8 @@ def purchasable_by_sku(skus):
     if not skus:
         return {}
     # .order_by(): a dict has no order, and the default one cost a sort on every page.
-    return {p.sku: p for p in Product.objects.purchasable().only(*CARD_FIELDS).filter(sku__in=skus).order_by()}
+    products = Product.objects.purchasable().only(*CARD_FIELDS).filter(sku__in=skus).order_by()
+    return {p.sku: p for p in products}
 
 
 def purchasable_in_order(skus):
