@@ -216,6 +216,8 @@ def fit_pooling(model, fusion_rows, fusion_evidence, name_model_split, say):
     comparison = compare(fusion_rows, decided)
     for source, values in comparison["accuracy"].items():
         say(f"[fused] {source:5s} " + ", ".join(f"{f} {a:.4f}" for f, a in values.items()))
+    say("[fused] name or photo right (what choosing between them can reach) " + ", ".join(
+        f"{f} {a:.4f}" for f, a in comparison["name_or_photo_right"].items()))
     return comparison
 
 
@@ -245,7 +247,8 @@ def train_and_evaluate(rows, skus, evidence, name_model_split, encoder_classes=(
                           f"(sha1 bucket >= {100 - photo_data.VAL_PERCENT}); photo heads fitted "
                           "on every other row; figures out-of-fold over "
                           f"{FOLDS} folds of the fusion split"},
-        "metrics": {"fusion_split": comparison["accuracy"]},
+        "metrics": {"fusion_split": comparison["accuracy"],
+                    "name_or_photo_right": comparison["name_or_photo_right"]},
         "fixed_by_fusion": comparison["fixed"],
         "model_info": model.card_info(),
         "training_seconds": round(time.perf_counter() - started, 1),
@@ -259,26 +262,37 @@ def _accuracy(labels, rows, field):
 
 
 def compare(rows, decided, top=CONFUSION_TOP):
-    """Accuracy per source and field, and the (true, name said) pairs fusion fixes most."""
-    accuracy = {}
+    """Accuracy per source and field, the share of rows where the name or the photo is
+    right, and the (true, name said) pairs fusion fixes most.
+
+    "name or photo right" bounds what any choice between the two opinions can reach:
+    a row both get wrong is fixed only by a third label, which pooling rarely finds.
+    """
+    accuracy, either = {}, {}
     for source, labels in decided.items():
         accuracy[source] = {}
         for field in FIELDS:
             pairs = [(str(labels[field][i]), r[field]) for i, r in enumerate(rows) if r.get(field)]
             if pairs:
                 accuracy[source][field] = round(sum(p == t for p, t in pairs) / len(pairs), 4)
+    for field in FIELDS:
+        known = [i for i, r in enumerate(rows) if r.get(field)]
+        if known:
+            either[field] = round(sum(
+                rows[i][field] in (str(decided["name"][field][i]), str(decided["photo"][field][i]))
+                for i in known) / len(known), 4)
     fixed, broken = Counter(), Counter()
     for field in ("articleType", "baseColour", "subCategory", "gender"):
         for i, r in enumerate(rows):
-            truth, name, fused = r.get(field), str(decided["name"][field][i]), str(
-                decided["fused"][field][i])
+            truth = r.get(field)
             if not truth:
                 continue
+            name, fused = str(decided["name"][field][i]), str(decided["fused"][field][i])
             if name != truth and fused == truth:
                 fixed[(field, truth, name)] += 1
             elif name == truth and fused != truth:
                 broken[(field, truth, fused)] += 1
-    return {"accuracy": accuracy,
+    return {"accuracy": accuracy, "name_or_photo_right": either,
             "fixed": [{"field": f, "true": t, "name_said": n, "rows": c}
                       for (f, t, n), c in fixed.most_common(top)],
             "broken": [{"field": f, "true": t, "fused_said": n, "rows": c}

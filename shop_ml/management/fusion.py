@@ -147,6 +147,7 @@ def evaluate(stdout=None, **options):
     report = {"evaluated_at": timezone.now().isoformat(), "version": card.get("version"),
               "data": card.get("data"), "targets": TARGETS,
               "accuracy": card.get("metrics", {}).get("fusion_split", {}),
+              "name_or_photo_right": card.get("metrics", {}).get("name_or_photo_right", {}),
               "fixed": card.get("fixed_by_fusion", [])}
     for source, values in report["accuracy"].items():
         say(stdout, f"[fused] {source:5s} " + ", ".join(f"{f} {a:.4f}" for f, a in values.items()))

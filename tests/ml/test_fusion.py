@@ -68,6 +68,8 @@ def test_fitting_reports_name_photo_and_fused_on_the_fusion_split_only(world):
     comparison, rows = world["comparison"], world["rows"]
     assert comparison["n"] == sum(fusion_training.is_fusion_validation(r) for r in rows) == 30
     assert set(comparison["accuracy"]) == {"name", "photo", "fused"}
+    for field, share in comparison["name_or_photo_right"].items():
+        assert share >= max(comparison["accuracy"]["name"][field], comparison["accuracy"]["photo"][field])
     for values in comparison["accuracy"].values():
         assert set(values) <= set(FIELDS) and all(0 <= v <= 1 for v in values.values())
     assert set(world["fused"].weights) == set(FIELDS)
@@ -90,6 +92,25 @@ def test_too_few_fusion_rows_is_a_clear_error(world):
     rows = [r for r in world["rows"] if not fusion_training.is_fusion_validation(r)]
     with pytest.raises(ValueError, match="too few rows"):
         fusion_training.train_and_evaluate(rows, [r["id"] for r in rows], {}, world["name_model"])
+
+
+def test_name_or_photo_right_counts_rows_either_opinion_gets_right():
+    rows = [{"articleType": t} for t in ("Flats", "Heels", "Tops", "Tshirts")]
+    decided = {
+        "name": {"articleType": np.asarray(["Flats", "Flats", "Tshirts", "Tops"], dtype=object)},
+        "photo": {"articleType": np.asarray(["Heels", "Heels", "Tops", "Shirts"], dtype=object)},
+        "fused": {"articleType": np.asarray(["Flats", "Heels", "Tshirts", "Tops"], dtype=object)},
+    }
+    comparison = fusion_training.compare(rows, decided)
+    # right: row 0 by the name, rows 1 and 2 by the photo, row 3 by neither
+    assert comparison["name_or_photo_right"] == {"articleType": 0.75}
+    assert comparison["accuracy"]["name"]["articleType"] == 0.25
+    assert comparison["accuracy"]["fused"]["articleType"] == 0.5
+    # a row without the label is left out, not counted wrong
+    rows.append({"articleType": ""})
+    for labels in decided.values():
+        labels["articleType"] = np.append(labels["articleType"], "Flats")
+    assert fusion_training.compare(rows, decided)["name_or_photo_right"] == {"articleType": 0.75}
 
 
 def test_pooling_with_no_photo_weight_is_the_name_model():
