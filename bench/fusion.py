@@ -91,7 +91,7 @@ def main(argv=None):
     lines = [(f"`.venv/bin/python bench/fusion.py` — {date.today()}, Python {platform.python_version()}, "
              f"one core (ONNX Runtime 1 thread, BLAS threads 1), {len(items)} listings of the fusion "
              f"split, each photo read from its file; best of {args.rounds} interleaved rounds. "
-             f"Load average {os.getloadavg()[0]:.1f} while measuring, the bench's own threads included."),
+             f"Load average {os.getloadavg()[0]:.1f} while measuring."),
              "", "| What | p50 | p99 | p50 vs the name alone |", "|---|---|---|---|"]
     for label, figures in best.items():
         lines.append(f"| {label} | {figures['p50']:.2f} ms | {figures['p99']:.2f} ms | "
