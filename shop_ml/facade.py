@@ -403,7 +403,8 @@ PHOTO_LABEL_FIELDS = {"articleType": "article_type", "baseColour": "base_colour"
 def index_product(product):
     """Embed `product`'s photo and add it to the served index (no rebuild). True if added.
 
-    Call it after commit when a product is created or its photo changes.
+    Call it after commit when a product is created, or its photo or a label the index
+    ranks by (PHOTO_LABEL_FIELDS) changes.
     """
     def run():
         search = _image_search.get()

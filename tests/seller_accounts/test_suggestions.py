@@ -50,6 +50,29 @@ def test_a_replaced_photo_is_indexed_but_other_edits_are_not(product_a, indexed,
     assert indexed == [product_a.sku]
 
 
+def test_a_new_article_type_or_colour_reindexes_the_same_photo(product_a, indexed,
+                                                               django_capture_on_commit_callbacks):
+    services.update_product(product_a, {}, photo=upload())
+    indexed.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        # the form sends every field: unchanged labels are not a change
+        services.update_product(product_a, {"article_type": product_a.article_type,
+                                            "base_colour": product_a.base_colour, "stock": 3})
+    assert indexed == []
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_product(product_a, {"base_colour": "Maroon"})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_product(product_a, {"article_type": "Kurtis"})
+    assert indexed == [product_a.sku, product_a.sku]
+
+
+def test_a_new_label_without_a_photo_indexes_nothing(product_a, indexed, django_capture_on_commit_callbacks):
+    assert not product_a.image
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_product(product_a, {"base_colour": "Maroon"})
+    assert indexed == []
+
+
 def test_a_refused_photo_indexes_nothing(client_a, indexed, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         client_a.post(reverse("seller_accounts:product_create"), {**VALID, "photo": upload(data=b"not an image")})

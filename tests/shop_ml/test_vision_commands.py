@@ -136,6 +136,23 @@ def test_facade_search_predict_and_add_without_rebuild(products, tmp_path):
     assert facade.index_product(ProductFactory(sku="NO-PHOTO")) is False
 
 
+def test_a_seller_relabelling_a_product_relabels_its_photo_in_the_index(
+        products, django_capture_on_commit_callbacks):
+    from main.services import update_product
+
+    glue.build_index(progress=False)
+    product = products[2]
+    labels = lambda: facade._image_search.get().labels.to_json()  # noqa: E731
+    assert labels()["baseColour"][product.sku] == product.base_colour != "Maroon"
+    with django_capture_on_commit_callbacks(execute=True):   # the index task runs eagerly
+        update_product(product, {"base_colour": "Maroon", "article_type": "Kurtis"})
+    assert labels()["baseColour"][product.sku] == "Maroon"
+    assert labels()["articleType"][product.sku] == "Kurtis"
+    facade.reload()   # a process that loads the index later reads the new labels too
+    assert labels()["baseColour"][product.sku] == "Maroon"
+    assert facade.visual_search_status()["image-embeddings"]["count"] == len(products)
+
+
 def test_a_photo_another_process_indexed_is_found_by_every_worker(products, tmp_path, monkeypatch):
     """The Celery worker embeds a seller's new photo; a web worker that loaded the index
     before finds it without a reload."""
