@@ -6,10 +6,16 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # The usual 2×cores+1, capped.
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
-threads = int(os.environ.get("GUNICORN_THREADS", 2))
+# One request at a time per worker: with one thread gunicorn runs its sync worker.
+# With two, a thread back from PostgreSQL or Redis waited for the other's GIL (up to
+# the 5 ms switch interval, several times a page): under load the p99 was about
+# twice as high, for no more throughput (docs/benchmarks.md, "Serving"). The sync
+# worker reads whole requests itself, so slow clients must meet nginx first, which
+# buffers them (nginx/nginx.conf), as compose and docs/deploy.md set it up.
+threads = int(os.environ.get("GUNICORN_THREADS", 1))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
-keepalive = 5
+keepalive = 5  # threaded workers only: the sync worker closes after each response
 # Recycling workers bounds a slow leak, but a new worker's first requests touch
 # pages it then copies from the master, so it is off unless asked for.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
