@@ -100,6 +100,17 @@ def gunicorn_pids(master):
     return {master, *map(int, children)}
 
 
+def all_workers_up(master, workers, timeout=60.0):
+    """The master's and its `workers` workers' pids, once all are forked: /healthz
+    answers as soon as the first one is, and a later fork is no restart."""
+    deadline = time.monotonic() + timeout
+    while len(pids := gunicorn_pids(master)) < workers + 1:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gunicorn started {len(pids) - 1} of {workers} workers")
+        time.sleep(0.1)
+    return pids
+
+
 def restart_and_watch(load, restart, settle=10.0):
     """Restart something under load; the answers during and after, and the recovery time."""
     began = time.monotonic()
@@ -125,7 +136,8 @@ def main():
 
     start_postgres(args.pg_port)
     redis = start_redis(args.redis_port)
-    env = {**os.environ, "DEBUG": "0", "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": "/dev/null",
+    workers = 2
+    env = {**os.environ, "DEBUG": "0", "GUNICORN_WORKERS": str(workers), "GUNICORN_ACCESSLOG": "/dev/null",
            "DATABASE_URL": f"postgres://postgres@{HOST}:{args.pg_port}/restartbench",
            "REDIS_URL": f"redis://{HOST}:{args.redis_port}/0", "CELERY_BROKER_URL": ""}
     gunicorn = None
@@ -140,7 +152,7 @@ def main():
              "--bind", f"{HOST}:{port}", "fashionshop.wsgi:application"], cwd=ROOT, env=env,
             stderr=subprocess.DEVNULL)
         wait_until_up(port, gunicorn)
-        pids = gunicorn_pids(gunicorn.pid)
+        pids = all_workers_up(gunicorn.pid, workers)
         with Load(port) as load:
             time.sleep(5)
             results["before"] = Counter(str(status) for _, status in load.since(0))
