@@ -48,3 +48,10 @@ def test_a_commented_https_server_with_hsts_is_shipped():
     commented = "\n".join(line.lstrip()[1:] for line in CONF.splitlines() if line.lstrip().startswith("#"))
     assert "listen 443 ssl;" in commented and "ssl_certificate" in commented
     assert re.search(r'add_header Strict-Transport-Security "max-age=\d+', commented)
+
+
+def test_nginx_buffers_requests_and_responses_for_the_sync_workers():
+    # gunicorn's workers serve one request at a time (fashionshop/gunicorn.conf.py):
+    # a slow client must be met by nginx's buffers, never hold a worker.
+    assert not re.search(r"proxy_(request_)?buffering\s+off", ACTIVE)
+    assert re.search(r"^\s*client_max_body_size\s+\d+[kKmM]?;", ACTIVE, re.M)
