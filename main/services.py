@@ -17,7 +17,7 @@ from main.images import CleanImage, clean_upload
 from main.locks import lock_products
 from main.models import FacetCount, Interaction, Product
 from main.selectors import forget_taxonomy_values
-from shop_ml.facade import PHOTO_LABEL_FIELDS
+from shop_ml.facade import photo_labels
 from shop_ml.tasks import index_product_photo
 
 
@@ -110,10 +110,6 @@ def _insert_with_new_sku(product):
     raise IntegrityError(f"No free sku after {SKU_ATTEMPTS} attempts.")
 
 
-def _photo_labels(product):
-    return [getattr(product, name) for name in PHOTO_LABEL_FIELDS.values()]
-
-
 def create_product(seller, data, photo=None):
     """List a new product for `seller`. `data` holds PRODUCT_FIELDS values; `photo` is an
     upload (or a CleanImage from clean_upload). Raises ValidationError and writes nothing
@@ -145,7 +141,7 @@ def update_product(product, data, photo=None):
     clean = _clean_photo(photo)
     changed = [f for f in PRODUCT_FIELDS if f in data]
     before = facets.combination(product)
-    photo_labels = _photo_labels(product)
+    labels_before = photo_labels(product)
     for field in changed:
         setattr(product, field, data[field])
     product.full_clean(exclude=["sku", "image", "thumbnail"], validate_unique=False)
@@ -163,7 +159,7 @@ def update_product(product, data, photo=None):
                 transaction.on_commit(lambda: _delete_files(old_files))
             # The photo index ranks by the product's labels too: a new photo, or the
             # same photo under a new article type or colour, enters it again.
-            if clean is not None or (product.image and _photo_labels(product) != photo_labels):
+            if clean is not None or (product.image and photo_labels(product) != labels_before):
                 index_product_photo.delay_on_commit(product.pk)
             transaction.on_commit(forget_taxonomy_values)
             _counts_change(before, facets.combination(product))

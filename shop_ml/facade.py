@@ -400,20 +400,24 @@ def predict_article_type_from_image(image, top=3):
 PHOTO_LABEL_FIELDS = {"articleType": "article_type", "baseColour": "base_colour"}
 
 
+def photo_labels(product):
+    """{"articleType": ..., "baseColour": ...}: the product's labels the photo index ranks by."""
+    return {field: getattr(product, name) for field, name in PHOTO_LABEL_FIELDS.items()}
+
+
 def index_product(product):
     """Embed `product`'s photo and add it to the served index (no rebuild). True if added.
 
-    Call it after commit when a product is created, or its photo or a label the index
-    ranks by (PHOTO_LABEL_FIELDS) changes.
+    Call it after commit when a product is created, or its photo or its `photo_labels`
+    change.
     """
     def run():
         search = _image_search.get()
         if search is None or not product.image:
             return False
-        labels = {field: getattr(product, name) for field, name in PHOTO_LABEL_FIELDS.items()}
         with _image_index_lock:
             with product.image.open("rb") as handle:
-                search.add(product.sku, handle.read(), labels=labels)
+                search.add(product.sku, handle.read(), labels=photo_labels(product))
         return True
     result = _visual_safely("index_product", run)
     return result if isinstance(result, bool) else False
